@@ -1,0 +1,52 @@
+# OPAL: `make run` (demo portal on http://127.0.0.1:5000) and `make test` (lint, types, whole suite).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.opal-installed
+export OPAL_DATA_DIR ?= var
+
+.PHONY: run test lint typecheck pytest system-deps demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when the project metadata changed.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Debian tools some tests need (pdftotext, Chromium); installed only when missing and we are root.
+system-deps:
+	@missing=""; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not root: skipping$$missing (tests that need them are skipped)"; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy opal/
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest -q
+
+test: $(STAMP) system-deps lint typecheck pytest
+
+# Demo: Kreis-scale export (fixed seed), refresh, demo users, gunicorn on 127.0.0.1:5000.
+run: $(STAMP)
+	$(BIN)/python -m opal.demo.setup
+	OPAL_SESSION_COOKIE_SECURE=0 $(BIN)/opal serve --host 127.0.0.1 --port 5000
+
+bench: $(STAMP)
+	$(BIN)/python bench/refresh.py --scale small --scale kreis
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

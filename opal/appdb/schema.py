@@ -1,0 +1,100 @@
+"""The app database: users, server-side sessions, the audit log, refresh runs, throttles.
+
+All times are naive UTC ``DateTime`` values (the app writes ``datetime.now(UTC)`` without tzinfo).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+ROLES = ("case_manager", "team_lead", "controlling", "admin")
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255)),  #: argon2id; null: cannot log in
+    Column("role", String(20)),  #: one of ROLES; null: no role, sees nothing
+    Column("staff_id", String(64)),  #: case_manager: the linked staff id
+    Column("team_id", String(64)),  #: team_lead: the linked team id
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+#: server-side sessions: a cookie is only a random id; logout or disable deletes the row
+user_sessions = Table(
+    "user_sessions", metadata,
+    Column("id", String(64), primary_key=True),  #: sha256 of the random token in the cookie
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("role_at_login", String(20)),  #: a role change ends the session
+)
+
+#: append-only: one row per report run, denial, invalid call, login event, admin action
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime, nullable=False, index=True),  #: UTC
+    Column("username", String(64)),  #: who (null: anonymous)
+    Column("role", String(20)),
+    Column("action", String(20), nullable=False),  #: run, login, logout, admin, purge ...
+    Column("report", String(10)),  #: report code for runs
+    Column("params", Text),  #: JSON of the arguments as given (values truncated)
+    Column("format", String(10)),
+    Column("row_count", Integer),
+    Column("outcome", String(10), nullable=False),  #: ok, denied, invalid, error
+    Column("duration_ms", Integer),
+    Column("data_as_of", String(10)),  #: data date of the generation the run used
+    Column("message", Text),  #: short reason; never personal data
+    Column("client", String(64)),  #: web address or "cli"
+)
+
+refresh_runs = Table(
+    "refresh_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(10), nullable=False),  #: running, ok, failed
+    Column("message", Text),
+    Column("source_dir", Text),
+    Column("as_of", String(10)),
+    Column("exported_at", String(40)),
+    Column("published_at", DateTime),
+    Column("row_counts", Text),  #: JSON {table: rows}
+    Column("pid", Integer),  #: a running run whose pid is gone was killed
+    Column("host", String(255)),
+)
+
+#: failed logins, per account and per address, for throttling
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime, nullable=False),
+    Column("username", String(64)),
+    Column("address", String(64)),
+)
+Index("ix_login_failures_user", login_failures.c.username, login_failures.c.ts)
+Index("ix_login_failures_addr", login_failures.c.address, login_failures.c.ts)
+
+#: downloads per user, for the per-minute limit
+downloads = Table(
+    "downloads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime, nullable=False),
+    Column("username", String(64), nullable=False),
+)
+Index("ix_downloads_user", downloads.c.username, downloads.c.ts)

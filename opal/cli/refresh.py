@@ -1,0 +1,7 @@
+"""`opal` commands: refresh (not yet implemented)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,87 @@
+"""Engines for the two databases: the live case generation (read-only) and the app database.
+
+SQLite case engines use ``NullPool``: a pooled connection would keep reading a swapped-out
+generation file forever. PostgreSQL connections pin ``search_path`` to the configured schema, so
+report SQL names tables unqualified on both databases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from config import Config
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> Path:
+    """Return the file path of a ``sqlite:///PATH`` URL."""
+    database = make_url(url).database
+    if not database:
+        raise ValueError(f"{url!r} names no SQLite file")
+    return Path(database)
+
+
+def _pin_search_path(engine: Engine, schema: str, timeout_ms: int | None) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f'SET search_path TO "{schema}"')  # schema is a validated identifier
+        if timeout_ms:
+            cur.execute(f"SET statement_timeout = {int(timeout_ms)}")
+        cur.close()
+        dbapi_conn.commit()
+
+
+def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
+                timeout_ms: int | None = None) -> Engine:
+    """Build an engine; ``schema`` pins PostgreSQL's search_path, ``readonly`` opens SQLite ro."""
+    if is_sqlite(url):
+        path = sqlite_path(url)
+        if readonly:
+            engine = create_engine(
+                f"sqlite:///file:{path}?mode=ro&uri=true", poolclass=NullPool)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=OFF")
+            if not readonly:
+                cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+        return engine
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if schema:
+        _pin_search_path(engine, schema, timeout_ms)
+    return engine
+
+
+def case_engine(config: Config) -> Engine:
+    """The live case generation, read-only for the portal."""
+    return make_engine(config.case_db_url, config.case_db_schema, readonly=True,
+                       timeout_ms=config.statement_timeout_ms)
+
+
+def app_engine(config: Config) -> Engine:
+    return make_engine(config.app_db_url, config.app_db_schema)
+
+
+def init_app_db(engine: Engine, schema: str) -> None:
+    """Create the app tables (and the PostgreSQL schema) if they do not exist."""
+    from opal.appdb.schema import metadata
+
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    metadata.create_all(engine)
