@@ -2,14 +2,14 @@
 
 Plain portable SELECTs of the needed columns only; large tables (contacts, measures, plans,
 employment) are reduced by ``GROUP BY`` aggregates so a county's history never sits in memory.
-Facts dated after ``as_of`` are filtered out here, once.
+Facts dated after ``as_of`` are filtered out here, once. Dates are read as their ``*_day`` numbers
+(never the DATE column), so the result does not depend on how a driver stored a DATE.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -46,7 +46,7 @@ class BaseData:
 
     staff: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (team_id, name)
     bgs: dict[str, Bg] = field(default_factory=dict)
-    persons: list[Any] = field(default_factory=list)  # person rows
+    persons: list[Any] = field(default_factory=list)  # person rows (dates as day numbers)
     stand_ins: list[tuple[str, str]] = field(default_factory=list)  # active: (staff, covers)
     elb: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
     nef: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
@@ -54,7 +54,7 @@ class BaseData:
     profile: dict[str, str] = field(default_factory=dict)
     last_contact: dict[str, int] = field(default_factory=dict)
     plans: dict[str, list[tuple[str, str, int, int | None]]] = field(default_factory=dict)
-    plan_info: dict[str, tuple[str, date | None, int | None]] = field(default_factory=dict)
+    plan_info: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # type, review
     last_signed: dict[str, int] = field(default_factory=dict)  # any plan, any status
     last_entry: dict[str, int] = field(default_factory=dict)  # measure entries
     last_start: dict[str, int] = field(default_factory=dict)  # employment, any kind
@@ -86,7 +86,7 @@ def load_base(conn: Connection, d: int) -> BaseData:
     p = _T["person"]
     base.persons = list(conn.execute(select(
         p.c.customer_no, p.c.bg_id, p.c.bg_role, p.c.last_name, p.c.first_name, p.c.sex,
-        p.c.birth_date, p.c.residence_status, p.c.severely_disabled, p.c.case_manager_id,
+        p.c.birth_day, p.c.residence_status, p.c.severely_disabled, p.c.case_manager_id,
         p.c.protected).order_by(p.c.customer_no)))
     si = _T["stand_in"]
     base.stand_ins = [(s, c) for s, c in conn.execute(
@@ -123,13 +123,13 @@ def load_base(conn: Connection, d: int) -> BaseData:
 
     ip = _T["integration_plan"]
     plans: defaultdict[str, list[tuple[str, str, int, int | None]]] = defaultdict(list)
-    for cno, pid, ptype, signed, end, review, review_day in conn.execute(select(
+    for cno, pid, ptype, signed, end, review_day in conn.execute(select(
             ip.c.customer_no, ip.c.plan_id, ip.c.plan_type, ip.c.signed_day, ip.c.end_day,
-            ip.c.next_review_date, ip.c.next_review_day).where(
+            ip.c.next_review_day).where(
             ip.c.status == "AKTIV", ip.c.signed_day <= d,
             or_(ip.c.end_day.is_(None), ip.c.end_day >= d))):
         plans[cno].append((pid, "AKTIV", signed, end))
-        base.plan_info[pid] = (ptype, review, review_day)
+        base.plan_info[pid] = (ptype, review_day)
     base.plans = dict(plans)
     base.last_signed = _max_per_person(conn, "integration_plan", "signed_day", d)
     base.last_entry = _max_per_person(conn, "measure_participation", "entry_day", d)

@@ -39,9 +39,10 @@ def interval_rows(merged: dict[str, list[Interval]]) -> Iterator[Row]:
 def _children_under_18(base: BaseData, as_of: date) -> dict[str, list[str]]:
     """Per BG, the KIND members under 18 on as_of (born by then): the R07 child rule."""
     kids: defaultdict[str, list[str]] = defaultdict(list)
+    d = dates.day(as_of)
     for p in base.persons:
-        if p.bg_role == "KIND" and p.birth_date <= as_of and dates.age_on(p.birth_date,
-                                                                          as_of) < 18:
+        if p.bg_role == "KIND" and p.birth_day <= d and dates.age_on(
+                dates.from_day(p.birth_day), as_of) < 18:
             kids[p.bg_id].append(p.customer_no)
     return kids
 
@@ -55,7 +56,8 @@ def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
         cno = p.customer_no
         bg = base.bgs[p.bg_id]
         team_id, cm_name = base.staff.get(p.case_manager_id, (None, None))
-        age = dates.age_on(p.birth_date, as_of)
+        birth = dates.from_day(p.birth_day)
+        age = dates.age_on(birth, as_of)
         intervals = merged.get(cno, [])
         is_elb = covered(intervals, d)
         is_nef = not is_elb and any(spell_covers(f, t, d) for f, t in base.nef.get(cno, ()))
@@ -69,8 +71,7 @@ def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
             base.last_signed.get(cno, -1), base.last_entry.get(cno, -1),
             base.last_start.get(cno, -1)) >= since
         plan = pick_active_plan(base.plans.get(cno, ()), d)
-        plan_type, review, review_day = (
-            base.plan_info[plan[0]] if plan is not None else (None, None, None))
+        plan_type, review_day = base.plan_info[plan[0]] if plan is not None else (None, None)
         yield {
             "customer_no": cno,
             "name": f"{p.last_name}, {p.first_name}",
@@ -81,7 +82,7 @@ def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
             "team_id": team_id,
             "protected": int(p.protected),
             "sex": p.sex,
-            "birth_date": p.birth_date,
+            "birth_date": birth,
             "age": age,
             "residence_status": p.residence_status,
             "fluchtkontext": int(p.residence_status in FLUCHT),
@@ -112,7 +113,7 @@ def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
             "child_u18_in_bg": int(any(k != cno for k in kids.get(p.bg_id, ()))),
             "plan_id": plan[0] if plan is not None else None,
             "plan_type": plan_type,
-            "plan_next_review": review,
+            "plan_next_review": dates.from_day(review_day) if review_day is not None else None,
             "plan_next_review_day": review_day,
         }
 
