@@ -21,11 +21,7 @@ BEDARFSDECKEND_AFTER = 91
 
 
 def merge_intervals(spells: Iterable[tuple[int, int | None]], as_of_day: int) -> list[Interval]:
-    """Union spells into sorted, disjoint, non-adjacent intervals clipped to ``as_of_day``.
-
-    One merged list per person makes every later coverage question a cheap scan or bisection;
-    spells starting after ``as_of_day`` are facts from the future and are dropped.
-    """
+    """Union spells (future ones dropped, ends clipped to as_of) so coverage is one bisection."""
     clipped = sorted(
         (f, as_of_day if t is None or t > as_of_day else t)
         for f, t in spells if f <= as_of_day
@@ -47,10 +43,7 @@ def covered(intervals: Sequence[Interval], d: int) -> bool:
 
 
 def elb_days(intervals: Sequence[Interval], d: int, window: int) -> int:
-    """Distinct days in ``[d - window + 1, d]`` covered by merged ``intervals``.
-
-    The intervals must be disjoint (``merge_intervals``) so overlaps count once and gaps not.
-    """
+    """Days in ``[d - window + 1, d]`` covered by merged (disjoint) intervals: overlaps once."""
     lo = d - window + 1
     total = 0
     for f, t in intervals:
@@ -80,11 +73,7 @@ def earliest_covering_from(spells: Iterable[tuple[int, int | None]], d: int) -> 
 
 def pick_active_plan(plans: Iterable[tuple[str, str, int, int | None]], d: int
                      ) -> tuple[str, str, int, int | None] | None:
-    """The active plan on ``d`` from ``(plan_id, status, signed_day, end_day)`` rows.
-
-    Status AKTIV, signed on or before ``d``, not ended before ``d``; several: the latest
-    ``signed_day``, then the highest ``plan_id`` by code point (Python's ``str`` order).
-    """
+    """Active plan on ``d`` from (id, status, signed, end): latest signed, then highest id."""
     best: tuple[str, str, int, int | None] | None = None
     for plan in plans:
         plan_id, status, signed, end = plan
@@ -96,11 +85,7 @@ def pick_active_plan(plans: Iterable[tuple[str, str, int, int | None]], d: int
 
 
 def first_per_month(candidates: Iterable[tuple[int, str, int]]) -> dict[int, tuple[int, str]]:
-    """Keep one ``(start_day, employment_id)`` per month from ``(month_idx, id, start_day)``.
-
-    The integration rule counts at most one per person and month: the earliest start, on a tie
-    the lowest id by code point.
-    """
+    """One integration per month: the earliest start, on a tie the lowest id by code point."""
     best: dict[int, tuple[int, str]] = {}
     for month, emp_id, start in candidates:
         cur = best.get(month)
