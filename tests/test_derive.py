@@ -6,6 +6,7 @@ shows one rule and its edge, then reads the d_* tables back.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -164,6 +165,23 @@ def test_elb_days_counts_window_ends_overlaps_once_gaps_not() -> None:
     assert elb_days(merged, 15, 5) == 2  # [11, 15]: 11, 12
     assert elb_days([], 15, 730) == 0
     assert elb_days([(100, 200)], 50, 730) == 0
+
+
+def test_elb_days_matches_day_by_day_count() -> None:
+    rnd = random.Random(3)
+    for _ in range(300):
+        spells = [(f, None if rnd.random() < 0.2 else f + rnd.randint(0, 60))
+                  for f in (rnd.randint(0, 300) for _ in range(rnd.randint(0, 6)))]
+        as_of = rnd.randint(100, 320)
+        days = {x for f, t in spells if f <= as_of
+                for x in range(f, (as_of if t is None else min(t, as_of)) + 1)}
+        merged = merge_intervals(spells, as_of)
+        assert all(b[0] > a[1] + 1 for a, b in zip(merged, merged[1:], strict=False))
+        for d in (as_of, as_of - 1, rnd.randint(0, as_of)):
+            assert covered(merged, d) == (d in days)
+            for window in (1, 30, 730):
+                assert elb_days(merged, d, window) == len(
+                    {x for x in days if d - window < x <= d})
 
 
 def test_elb_days_lzb_edge() -> None:
