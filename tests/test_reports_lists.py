@@ -12,7 +12,8 @@ The data (as_of 2026-11-23 = d0; ``d-n`` is n days earlier):
   team T2 (O2): S05 Jürgen Weiß.
 - stand-ins: S01 covers S03 from d-22, open (active); S02 covered S01 until d-1 (expired), covers
   S03 from d+1 (booked ahead) and S05 on d0 only (active, other team).
-- protected: K007 (S03), K008 and K055 (S01), K031 (S05), K058 (S03). K032 has no case manager.
+- protected: K007 (S03), K008 and K055 (S01), K031 (S05), K058 (S03). K032 has no case manager;
+  K060 is assigned to S06 (LEISTUNG): a person of team T1, but no R01 row.
 - every eLb person not designed otherwise has one ELB spell from d-100 (101 eLb days), a kept
   contact on d-10 and an active KOOPERATIONSPLAN signed d-30 with review on d+200, is 46 years old
   and lives alone (SINGLE BG): such a person is in none of R02-R08.
@@ -60,11 +61,13 @@ R01_KEYS = ("staff_id case_manager elb group_a group_b group_c group_none u25 lz
             "fluchtkontext alleinerziehend")
 # S01: 36 eLb (K001-K005, K008*, K009-K011, K013, K015-K023, K025-K027, K035-K038, K040,
 # K042-K045, K050, K052, K054, K055*, K056; * protected, still counted; K033 ended d-1 and K061
-# NEF are not eLb). Profile A: K002, K005 (C then A from d-30), K009, K055; B: K001, K013, K043;
-# C: K003, K037; none: 27. U25: K018, K019, K020, K021, K022 (24, 25 tomorrow), K025, K026, K050
-# (K023 turns 25 on d0: not U25). LZB (>= 638 of 730): K040 (638), K043, K044, K045, K050, K054,
-# K055 (K042 631, K037 548 are not). arbeitslos: K001, K052, K055 (K009 only ARBEITSUCHEND).
-# Fluchtkontext: K002 GESTATTUNG, K043 DULDUNG (K005 SONSTIGE, K004 EU). alleinerziehend: K027.
+# NEF are not eLb). Profile A: K002, K005 (C, then A from d-30; B from d+5 not yet), K009,
+# K055; B: K001, K013, K043; C: K003, K037; none: 27 (K004's only profile starts d+1).
+# U25: K018, K019, K020, K021, K022 (24, 25 tomorrow), K025, K026, K050 (K023 turns 25 on d0).
+# LZB (>= 638 of 730): K040 (638), K043, K044, K045, K050, K054, K055 (K042 631, K037 548 are
+# not). arbeitslos: K001, K052, K055 (K009 only ARBEITSUCHEND). Fluchtkontext: K002
+# GESTATTUNG, K043 DULDUNG (K005 SONSTIGE, K004 EU). alleinerziehend: K027 (K037's
+# ALLEINERZIEHEND BG ended on d-1).
 ROW_S01 = ("S01", ALBERS, 36, 4, 3, 2, 27, 8, 7, 3, 2, 1)
 # S02: K012, K028, K039, K046, K048, K053, K057. A: K046, C: K012. U25: K053 (24).
 # LZB: K046, K048 (K039 has 637). arbeitslos: K053. UKRAINE_24: K012. alleinerziehend: K046.
@@ -104,9 +107,10 @@ R02 = {
     "K002": ("K002", "+49 Müller, Jörg", ALBERS, "A", "2026-08-24", 91),
     # no contact at all: never contacted
     "K003": ("K003", "-Strauß, Ödön", ALBERS, "C", None, None),
-    # only NICHT_ERSCHIENEN contacts: never (kept) contacted; no profile row
+    # only NICHT_ERSCHIENEN contacts: never (kept) contacted; its only profile row is valid
+    # from d+1: no profile group yet
     "K004": ("K004", "@Kowalski, Zoë", ALBERS, None, None, None),
-    # kept contact d-200; profile C from d-300, A from d-30: A
+    # kept contact d-200; profile C from d-300, A from d-30, B from d+5 (future): A
     "K005": ("K005", "\tTab, Ann", ALBERS, "A", "2026-05-07", 200),
     # S03's (covered by S01), never contacted
     "K006": ("K006", "＝Voll, Hans", CELIK, "B", None, None),
@@ -118,6 +122,8 @@ R02 = {
     "K030": ("K030", "Xylander, Cem", WEISS, None, None, None),
     # S05's, protected
     "K031": ("K031", "Yilmaz, Derya", WEISS, None, None, None),
+    # S06's (LEISTUNG, team T1): only the team lead sees it
+    "K060": ("K060", "Zürn, Änne", "Frida Fuchs", None, None, None),
     # neutral kept contact d-10, profile A: listed only from n_days <= 9
     "K009": ("K009", 'Der "Boss", Max', ALBERS, "A", "2026-11-13", 10),
     "K046": ("K046", "Jäger, Olga", BRANDT, "A", "2026-11-13", 10),
@@ -128,7 +134,8 @@ R02 = {
 @pytest.mark.parametrize(("user", "params", "expected"), [
     # never contacted first (by customer_no), then days descending
     ("albers", {}, ["K003", "K004", "K006", "K008", "K005", "K002"]),
-    ("lead_t1", {}, ["K003", "K004", "K006", "K005", "K002"]),  # no protected K007/K008
+    # no protected K007/K008; K060 of S06 (LEISTUNG, a staff member of T1) is a team person
+    ("lead_t1", {}, ["K003", "K004", "K006", "K060", "K005", "K002"]),
     ("brandt", {}, ["K030"]),  # S01 (expired) and S03 (ahead) not covered; S05 covered today
     ("celik", {}, ["K006", "K007"]),
     ("weiss", {}, ["K030", "K031"]),
