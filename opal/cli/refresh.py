@@ -1,7 +1,73 @@
-"""`opal` commands: refresh (not yet implemented)."""
+"""`opal refresh DIR` and `opal status`: publish a nightly export, show the live generation."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from opal.cli import load_config
+from opal.clock import system_clock
+
+
+@click.command("refresh")
+@click.argument("export_dir", type=click.Path(path_type=Path))
+@click.option("--accept-shrink", is_flag=True,
+              help="publish even if a table shrinks by more than OPAL_REFRESH_MAX_SHRINK")
+def refresh_command(export_dir: Path, accept_shrink: bool) -> None:
+    """Validate EXPORT_DIR and publish it as the live case generation (exit 1 on any fault)."""
+    from opal.refresh import RefreshError, RefreshRejected, refresh
+
+    config = load_config()
+    try:
+        result = refresh(config, export_dir, accept_shrink=accept_shrink,
+                         progress=lambda m: click.echo(m, err=True))
+    except RefreshRejected as exc:
+        click.echo(f"opal refresh: {export_dir} rejected, the live data is unchanged:", err=True)
+        click.echo(exc.render(), err=True)
+        sys.exit(1)
+    except RefreshError as exc:
+        click.echo(f"opal refresh: {exc}; the live data is unchanged", err=True)
+        sys.exit(1)
+    click.echo(result.summary())
+
+
+@click.command("status")
+def status_command() -> None:
+    """Show the live generation (data date, export time, rows) and the last failed run."""
+    from opal.refresh import live_generation
+    from opal.refresh.runs import RunLog
+
+    config = load_config()
+    runs = RunLog(config, system_clock)
+    try:
+        runs.reap(lock_held=False)
+        failed = runs.last("failed")
+    finally:
+        runs.close()
+    live = live_generation(config, counts=True)
+    if live is None:
+        click.echo("live generation: none yet (run `opal refresh DIR`)")
+    else:
+        click.echo(f"live generation: as_of {live.as_of.isoformat()}")
+        click.echo(f"  exported_at:  {live.exported_at}")
+        click.echo(f"  published_at: {live.published_at}")
+        if live.source:
+            click.echo(f"  source:       {live.source}")
+        counts = live.counts or {}
+        click.echo(f"  rows:         {sum(counts.values())}")
+        for name, n in counts.items():
+            click.echo(f"    {name:<22} {n:>9}")
+    if failed is None:
+        click.echo("last failed run: none")
+    else:
+        when = failed.finished_at or failed.started_at
+        first, _, rest = failed.message.partition("\n")
+        click.echo(f"last failed run: {when:%Y-%m-%d %H:%M:%S} UTC (run {failed.id}, "
+                   f"{failed.source_dir}): {first}")
+        for line in rest.splitlines():
+            click.echo(f"  {line}")
+
+
+COMMANDS: list[click.Command] = [refresh_command, status_command]

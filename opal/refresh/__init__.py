@@ -1,0 +1,129 @@
+"""``opal refresh``: validate a nightly export and publish it atomically as the live generation.
+
+Order: lock -> reap killed runs -> record the run -> manifest -> gates against the live
+generation (data date, shrink) -> validate and load every file into the next generation ->
+derive -> check -> swap. Nothing touches the live generation before the swap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from config import Config
+from opal.casedb.schema import BASE_TABLES, EXPORT_TABLES
+from opal.clock import Clock, system_clock
+from opal.refresh import load, publish
+from opal.refresh.model import (
+    LiveInfo,
+    Manifest,
+    Problem,
+    RefreshBusy,
+    RefreshError,
+    RefreshRejected,
+    RefreshResult,
+)
+from opal.refresh.publish import checkpoint, live_generation
+from opal.refresh.runs import RunLog, refresh_lock
+from opal.refresh.validate import ProblemLog, TableReader, read_manifest
+
+__all__ = ["LiveInfo", "Problem", "RefreshBusy", "RefreshError", "RefreshRejected",
+           "RefreshResult", "live_generation", "refresh"]
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    """Default progress sink: say nothing."""
+
+
+def gate_problems(manifest: Manifest, live: LiveInfo | None, max_shrink: float,
+                  accept_shrink: bool) -> list[Problem]:
+    """Faults of the export relative to the live generation: older data, a table that shrank."""
+    if live is None:
+        return []
+    problems: list[Problem] = []
+    if manifest.as_of < live.as_of:
+        problems.append(Problem("manifest.json", None, "as_of",
+                                f"{manifest.as_of.isoformat()} is older than the live data date "
+                                f"{live.as_of.isoformat()}"))
+    if accept_shrink or live.counts is None:
+        return problems
+    for spec in EXPORT_TABLES:
+        before, after = live.counts.get(spec.name, 0), manifest.tables[spec.name].rows
+        if before and (before - after) / before > max_shrink:
+            problems.append(Problem(
+                f"{spec.name}.csv", None, None,
+                f"{after} rows against {before} live: shrinks by "
+                f"{(before - after) / before:.0%} (limit {max_shrink:.0%}); check the export, "
+                "or pass --accept-shrink if the drop is real"))
+    return problems
+
+
+def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Problem],
+           clock: Clock, say: Progress) -> dict[str, int]:
+    """Validate and load every file into the next generation, derive and check it."""
+    from opal.refresh.derive import build_derived
+
+    log = ProblemLog()
+    log.extend(gates)
+    counts: dict[str, int] = {}
+    with publish.next_generation(config) as conn:
+        load.create_tables(conn)
+        keys: dict[str, set[str]] = {}
+        for spec in EXPORT_TABLES:
+            say(f"validating and loading {spec.name} ...")
+            reader = TableReader(export_dir, spec, manifest.tables[spec.name], manifest.as_of,
+                                 keys, log)
+            counts[spec.name] = load.insert_rows(conn, BASE_TABLES[spec.name], reader.rows())
+            say(f"  {spec.name}: {reader.rows_read} rows")
+            checkpoint("load")
+        log.raise_if_any()
+        say("indexing ...")
+        load.create_indexes(conn)
+        say("deriving ...")
+        checkpoint("derive")
+        build_derived(conn, manifest.as_of, manifest.raw, clock())
+        say("checking the new generation ...")
+        problems = load.check_generation(conn, manifest)
+        if problems:
+            raise RefreshRejected(problems)
+    return counts
+
+
+def refresh(config: Config, export_dir: Path, *, accept_shrink: bool = False,
+            clock: Clock = system_clock, progress: Progress | None = None) -> RefreshResult:
+    """Publish ``export_dir`` or raise RefreshRejected/RefreshError with the live data unchanged."""
+    say = progress or _quiet
+    started = time.monotonic()
+    export_dir = Path(export_dir)
+    with refresh_lock(config):
+        runs = RunLog(config, clock)
+        try:
+            if runs.reap(lock_held=True):
+                say("marked an earlier, killed refresh run as failed")
+            run_id = runs.start(str(export_dir.resolve()))
+            try:
+                say(f"reading {export_dir / 'manifest.json'} ...")
+                manifest = read_manifest(export_dir)
+                runs.note(run_id, as_of=manifest.as_of.isoformat(),
+                          exported_at=manifest.exported_at)
+                live = live_generation(config, counts=True)
+                gates = gate_problems(manifest, live, config.refresh_max_shrink, accept_shrink)
+                counts = _build(config, export_dir, manifest, gates, clock, say)
+                say("publishing ...")
+                publish.swap(config)
+                published = clock()
+            except RefreshRejected as exc:
+                runs.finish(run_id, "failed", "rejected:\n" + exc.render())
+                raise
+            except BaseException as exc:
+                runs.finish(run_id, "failed", f"{type(exc).__name__}: {exc}")
+                raise
+            result = RefreshResult(run_id, manifest.as_of, manifest.exported_at, published,
+                                   counts, time.monotonic() - started)
+            runs.finish(run_id, "ok", result.summary(), published_at=published, counts=counts)
+            return result
+        finally:
+            runs.close()

@@ -1,0 +1,426 @@
+"""Validation of a nightly export: the manifest, then every file row by row while it is loaded.
+
+Rows are checked and converted to the case DB's stored form in one pass (``read_table``); only a
+row without any fault is yielded, so the loader never sees a value the database could refuse.
+Every fault is collected (capped per file) so the operator sees all of them at once. Values of
+``personal`` columns (names) never appear in a message.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from opal import dates
+from opal.casedb.schema import EXPORT_TABLES, ExportColumn, ExportTable
+from opal.refresh.model import Manifest, ManifestTable, Problem, RefreshRejected
+
+#: problems listed per file before "... and N more"
+MAX_PER_FILE = 20
+#: longest text value (the DDL's String(200))
+MAX_TEXT = 200
+
+#: (table, from column, to column): a period may not end before it starts
+ORDER_RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "benefit_unit": (("start_date", "end_date"),),
+    "stand_in": (("from_date", "to_date"),),
+    "benefit_spell": (("from_date", "to_date"),),
+    "unemployment_spell": (("from_date", "to_date"),),
+    "integration_plan": (("signed_date", "end_date"),),
+    "measure_participation": (("entry_date", "exit_date"),),
+    "employment_spell": (("start_date", "end_date"),),
+}
+#: dates of things that happened: not after as_of (contact_date: unless the contact is OFFEN)
+HAPPENED: dict[str, tuple[str, ...]] = {
+    "benefit_spell": ("from_date",),
+    "unemployment_spell": ("from_date",),
+    "employment_spell": ("start_date",),
+    "measure_participation": ("entry_date", "exit_date"),
+    "integration_plan": ("signed_date",),
+    "contact": ("contact_date",),
+}
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
+_EXPORTED_AT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+class ProblemLog:
+    """Collects problems, keeping at most ``MAX_PER_FILE`` per file and counting the rest."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.total = 0
+        self._per_file: dict[str, int] = {}
+
+    def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
+        self.total += 1
+        n = self._per_file.get(file, 0) + 1
+        self._per_file[file] = n
+        if n <= MAX_PER_FILE:
+            self.problems.append(Problem(file, line, column, message))
+
+    def extend(self, problems: list[Problem]) -> None:
+        for p in problems:
+            self.add(p.file, p.line, p.column, p.message)
+
+    def listing(self) -> list[Problem]:
+        """The kept problems, each capped file followed by its "... and N more" line."""
+        out: list[Problem] = []
+        for p in self.problems:
+            out.append(p)
+        for file, n in self._per_file.items():
+            if n > MAX_PER_FILE:
+                last = max(i for i, p in enumerate(out) if p.file == file)
+                out.insert(last + 1, Problem(file, None, None,
+                                             f"... and {n - MAX_PER_FILE} more problems"))
+        return out
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise RefreshRejected(self.listing())
+
+
+def show(value: str) -> str:
+    """Quote a value for a message: shortened, control characters escaped."""
+    text = value if len(value) <= 40 else value[:40] + "..."
+    return "'" + "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text) + "'"
+
+
+def parse_date(raw: str) -> date | None:
+    """A real calendar date written exactly ``YYYY-MM-DD``, else None."""
+    if len(raw) != 10 or not _DATE_RE.fullmatch(raw):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _parse_exported_at(raw: object) -> datetime | None:
+    if not isinstance(raw, str) or not _EXPORTED_AT_RE.fullmatch(raw):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC)
+
+
+def read_manifest(export_dir: Path) -> Manifest:
+    """Read and check ``manifest.json``; raise RefreshRejected naming every fault."""
+    name = "manifest.json"
+    path = export_dir / name
+    if not export_dir.is_dir():
+        raise RefreshRejected([Problem(str(export_dir), None, None, "is not a directory")])
+    if not path.is_file():
+        raise RefreshRejected([Problem(name, None, None, f"missing in {export_dir}")])
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RefreshRejected([Problem(name, None, None, f"is not valid JSON: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise RefreshRejected([Problem(name, None, None, "is not a JSON object")])
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(name, None, key, message))
+
+    version = raw.get("format_version")
+    if version != 1 or isinstance(version, bool):
+        bad("format_version", f"{json.dumps(version)} is not supported (expected 1)")
+    as_of = parse_date(raw["as_of"]) if isinstance(raw.get("as_of"), str) else None
+    if as_of is None:
+        bad("as_of", f"{json.dumps(raw.get('as_of'))} is not a date (YYYY-MM-DD)")
+    exported = _parse_exported_at(raw.get("exported_at"))
+    if exported is None:
+        bad("exported_at",
+            f"{json.dumps(raw.get('exported_at'))} is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)")
+    source = raw.get("source", "")
+    if not isinstance(source, str):
+        bad("source", "is not a string")
+        source = ""
+    tables: dict[str, ManifestTable] = {}
+    entries = raw.get("tables")
+    if not isinstance(entries, dict):
+        bad("tables", "missing or not an object")
+        entries = {}
+    for unknown in sorted(set(entries) - {t.name for t in EXPORT_TABLES}):
+        bad("tables", f"unknown table {show(unknown)}")
+    for spec in EXPORT_TABLES:
+        entry = entries.get(spec.name)
+        key = f"tables.{spec.name}"
+        if not isinstance(entry, dict):
+            bad(key, "missing")
+            continue
+        file, rows, sha = entry.get("file"), entry.get("rows"), entry.get("sha256")
+        ok = True
+        if file != f"{spec.name}.csv":
+            bad(key + ".file", f"{json.dumps(file)} is not {spec.name}.csv")
+            ok = False
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            bad(key + ".rows", f"{json.dumps(rows)} is not a row count")
+            ok = False
+        if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha.lower()):
+            bad(key + ".sha256", "is not a sha256 hex digest")
+            ok = False
+        if ok:
+            assert isinstance(file, str) and isinstance(rows, int) and isinstance(sha, str)
+            tables[spec.name] = ManifestTable(file, rows, sha.lower())
+    if problems:
+        raise RefreshRejected(problems)
+    assert as_of is not None and exported is not None
+    return Manifest(1, as_of, str(raw["exported_at"]), exported, source, tables, raw)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Bad(Exception):
+    """A cell's fault; the message is safe to show (no personal value)."""
+
+
+Converter = Callable[[str], Any]
+
+
+def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Converter:
+    """Return a function turning a non-empty cell into its stored value (raising _Bad)."""
+    if col.kind == "code":
+        codes = frozenset(col.codes)
+
+        def code(raw: str) -> str:
+            if raw not in codes:
+                raise _Bad(f"{show(raw)} is not a valid code ({', '.join(col.codes)})")
+            return raw
+        return code
+    if col.kind == "date":
+        def to_date(raw: str) -> tuple[date, int]:
+            d = date_cache.get(raw)
+            if d is None:
+                parsed = parse_date(raw)
+                if parsed is None:
+                    raise _Bad(f"{show(raw)} is not a date (YYYY-MM-DD)")
+                d = date_cache[raw] = (parsed, dates.day(parsed))
+            return d
+        return to_date
+    if col.kind == "bool":
+        def boolean(raw: str) -> int:
+            if raw == "1":
+                return 1
+            if raw == "0":
+                return 0
+            raise _Bad(f"{show(raw)} is not a boolean (0 or 1)")
+        return boolean
+    if col.kind == "decimal":
+        factor = Decimal(10) ** col.scale
+
+        def decimal(raw: str) -> int:
+            if not _DECIMAL_RE.fullmatch(raw):
+                raise _Bad(f"{show(raw)} is not a decimal number (e.g. 0.5)")
+            places = len(raw) - raw.index(".") - 1 if "." in raw else 0
+            if places > col.scale:
+                raise _Bad(f"{show(raw)} has more than {col.scale} decimals")
+            try:
+                value = Decimal(raw)
+            except InvalidOperation:  # pragma: no cover - the pattern already excludes it
+                raise _Bad(f"{show(raw)} is not a decimal number") from None
+            if col.min is not None and value < Decimal(str(col.min)):
+                raise _Bad(f"{show(raw)} is below the minimum {col.min:g}")
+            if col.max is not None and value > Decimal(str(col.max)):
+                raise _Bad(f"{show(raw)} is above the maximum {col.max:g}")
+            return int(value * factor)
+        return decimal
+    if col.kind == "country":
+        def country(raw: str) -> str:
+            if not _COUNTRY_RE.fullmatch(raw):
+                raise _Bad(f"{show(raw)} is not a country code (two upper-case letters)")
+            return raw
+        return country
+
+    def text(raw: str) -> str:
+        if len(raw) > MAX_TEXT:
+            shown = "ungültig" if col.personal else show(raw)
+            raise _Bad(f"{shown}: longer than {MAX_TEXT} characters")
+        return raw
+    return text
+
+
+class TableReader:
+    """Check one export file and yield its rows in the stored column order of the base table.
+
+    ``keys`` maps ``table.column`` to the set of key values seen so far, so that references to
+    earlier tables resolve (EXPORT_TABLES lists referenced tables first).
+    """
+
+    def __init__(self, export_dir: Path, spec: ExportTable, entry: ManifestTable, as_of: date,
+                 keys: dict[str, set[str]], log: ProblemLog) -> None:
+        self.path = export_dir / entry.file
+        self.spec = spec
+        self.entry = entry
+        self.as_of_day = dates.day(as_of)
+        self.keys = keys
+        self.log = log
+        self.rows_read = 0
+        self.file = entry.file
+        self._date_cache: dict[str, tuple[date, int]] = {}
+
+    def _header(self, header: list[str]) -> list[int] | None:
+        """Return the file position of every spec column, or None after logging the faults."""
+        names = self.spec.column_names
+        ok = True
+        if header and header[0].startswith("\ufeff"):
+            self.log.add(self.file, 1, None, "starts with a byte order mark (UTF-8 without BOM)")
+            return None
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                self.log.add(self.file, 1, name, "column appears twice in the header")
+                ok = False
+            seen.add(name)
+            if name not in names:
+                self.log.add(self.file, 1, name or "(empty)",
+                             f"unknown column {show(name)} (expected {', '.join(names)})")
+                ok = False
+        for name in names:
+            if name not in seen:
+                self.log.add(self.file, 1, name, "column missing from the header")
+                ok = False
+        return [header.index(n) for n in names] if ok else None
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Yield every faultless row (stored form); log the faults of the others."""
+        if not self.path.is_file():
+            self.log.add(self.file, None, None, "file missing")
+            return
+        if file_sha256(self.path) != self.entry.sha256:
+            self.log.add(self.file, None, None, "sha256 does not match the manifest")
+        try:
+            with self.path.open(encoding="utf-8", newline="") as fh:
+                yield from self._rows(csv.reader(fh, strict=True))
+        except UnicodeDecodeError as exc:
+            self.log.add(self.file, None, None, f"is not valid UTF-8 ({exc.reason})")
+            return
+        if self.rows_read != self.entry.rows:
+            self.log.add(self.file, None, None, f"has {self.rows_read} data rows, the manifest "
+                                                f"says {self.entry.rows}")
+
+    def _rows(self, reader: Any) -> Iterator[tuple[Any, ...]]:
+        spec, log, file = self.spec, self.log, self.file
+        try:
+            header = next(reader)
+        except StopIteration:
+            log.add(file, 1, None, "is empty (no header line)")
+            return
+        except csv.Error as exc:
+            log.add(file, 1, None, f"is not valid CSV: {exc}")
+            return
+        positions = self._header(header)
+        if positions is None:
+            return
+        width = len(header)
+        cols = list(zip(spec.columns, positions, strict=True))
+        convs = [_converter(c, self._date_cache) for c in spec.columns]
+        stored_idx: dict[str, int] = {}  # export column -> index of its value (date: day)
+        i = 0
+        for c in spec.columns:
+            if c.kind == "date":
+                stored_idx[c.name] = i + 1
+                i += 2
+            else:
+                stored_idx[c.name] = i
+                i += 1
+        key_pos = [header.index(k) for k in spec.key]
+        key_seen: set[Any] = set()
+        keep_keys = f"{spec.name}.{spec.key[0]}" if len(spec.key) == 1 else None
+        refs = [(c.name, pos, self.keys.get(c.ref, set()), c.ref) for c, pos in cols if c.ref]
+        order = [(stored_idx[a], stored_idx[b], a, b) for a, b in ORDER_RULES.get(spec.name, ())]
+        happened = [(stored_idx[c], c, header.index(c)) for c in HAPPENED.get(spec.name, ())]
+        outcome_pos = header.index("outcome") if spec.name == "contact" else -1
+        plan = spec.name == "integration_plan"
+        status_pos = header.index("status") if plan else -1
+        review_pos = header.index("next_review_date") if plan else -1
+        participation = spec.name == "measure_participation"
+        as_of_day = self.as_of_day
+        line = 1
+        while True:
+            start = reader.line_num + 1
+            try:
+                raw = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                log.add(file, start, None, f"is not valid CSV (record starting here): {exc}")
+                return
+            line = start
+            self.rows_read += 1
+            if len(raw) != width:
+                log.add(file, line, None, f"has {len(raw)} fields, the header has {width}")
+                continue
+            out: list[Any] = []
+            for (col, pos), conv in zip(cols, convs, strict=True):
+                value = raw[pos]
+                if value == "":
+                    if not col.nullable:
+                        log.add(file, line, col.name, "leer (required)")
+                    out.append(None)
+                    if col.kind == "date":
+                        out.append(None)
+                    continue
+                try:
+                    converted = conv(value)
+                except _Bad as exc:
+                    log.add(file, line, col.name, str(exc) if not col.personal else "ungültig")
+                    out.append(None)
+                    if col.kind == "date":
+                        out.append(None)
+                    continue
+                if col.kind == "date":
+                    out.extend(converted)
+                else:
+                    out.append(converted)
+            key = raw[key_pos[0]] if len(key_pos) == 1 else tuple(raw[p] for p in key_pos)
+            if key in key_seen:
+                shown = ", ".join(f"{k}={show(raw[p])}" for k, p in zip(spec.key, key_pos,
+                                                                        strict=True))
+                log.add(file, line, spec.key[0], f"duplicate key ({shown})")
+            else:
+                key_seen.add(key)
+            for name, pos, known, ref in refs:
+                value = raw[pos]
+                if value and value not in known:
+                    log.add(file, line, name, f"{show(value)} not found in {ref}")
+            for a_idx, b_idx, a, b in order:
+                if out[a_idx] is not None and out[b_idx] is not None and out[b_idx] < out[a_idx]:
+                    log.add(file, line, b, f"{show(raw[header.index(b)])} is before {a} "
+                                           f"{show(raw[header.index(a)])}")
+            for idx, name, pos in happened:
+                if out[idx] is not None and out[idx] > as_of_day:
+                    if outcome_pos >= 0 and raw[outcome_pos] == "OFFEN":
+                        continue
+                    log.add(file, line, name, f"{show(raw[pos])} is after as_of "
+                                              f"{dates.from_day(as_of_day).isoformat()}")
+            if plan and raw[status_pos] == "AKTIV" and raw[review_pos] == "":
+                log.add(file, line, "next_review_date", "leer, but required for an AKTIV plan")
+            if participation:
+                end = out[stored_idx["exit_date"]]
+                if end is None:
+                    end = out[stored_idx["planned_end_date"]]
+                out.append(dates.OPEN_END if end is None else end)
+            if log.total == 0:
+                yield tuple(out)
+        if keep_keys is not None:
+            self.keys[keep_keys] = key_seen
