@@ -1,7 +1,54 @@
-"""`opal` commands: demo (not yet implemented)."""
+"""`opal demo-export`: write a synthetic nightly export for demos, tests and benchmarks."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, date, timedelta
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from opal.clock import Clock, system_clock
+from opal.demo import SCALES, generate
+
+#: the clock the default --as-of is read from (tests replace it)
+clock: Clock = system_clock
+
+KEY_TABLES = ("office", "team", "staff", "benefit_unit", "person", "benefit_spell", "contact",
+              "measure_participation", "employment_spell")
+
+
+def default_as_of(now: Clock) -> date:
+    """Yesterday in UTC: the nightly export holds the facts of the day that just ended."""
+    return now().astimezone(UTC).date() - timedelta(days=1)
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+@click.command("demo-export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scale", type=click.Choice(SCALES), default="kreis", show_default=True,
+              help="small: one office; kreis: the 17 offices of Kreis Borken; nrw: 60 x kreis")
+@click.option("--seed", type=int, default=1, show_default=True, help="random seed")
+@click.option("--as-of", "as_of", callback=_parse_date, metavar="YYYY-MM-DD",
+              help="data date of the export (default: yesterday, UTC)")
+def demo_export(directory: Path, scale: str, seed: int, as_of: date | None) -> None:
+    """Write a synthetic but realistic nightly export into DIRECTORY."""
+    day = as_of if as_of is not None else default_as_of(clock)
+    started = time.perf_counter()
+    manifest = generate(directory, scale, seed, day,
+                        progress=lambda line: click.echo(line, err=True))
+    seconds = time.perf_counter() - started
+    counts = ", ".join(f"{t} {manifest['tables'][t]['rows']}" for t in KEY_TABLES)
+    click.echo(f"demo-export: scale {scale}, seed {seed}, as_of {day.isoformat()}: {counts}; "
+               f"{seconds:.1f} s")
+
+
+COMMANDS: list[click.Command] = [demo_export]
