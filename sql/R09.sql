@@ -1,0 +1,35 @@
+-- R09 Betreuungsschlüssel: one row per team in scope (team lead: own team; controlling: every
+-- team of the county), by team_id. fte_e4 sums the fte (ten-thousandths) of the team's active
+-- FALLMANAGEMENT/ARBEITSVERMITTLUNG staff; elb counts the eLb on as_of whose case manager is one
+-- of them (protected persons included: only a number is shown). Rates are compute columns.
+WITH cm AS (
+    SELECT st.staff_id, st.team_id, st.fte_e4
+    FROM staff st
+    WHERE st.active = 1
+      AND st."function" IN ('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')
+),
+fte AS (
+    SELECT cm.team_id, SUM(cm.fte_e4) AS fte_e4
+    FROM cm
+    GROUP BY cm.team_id
+),
+elb AS (
+    SELECT cm.team_id, COUNT(*) AS elb
+    FROM cm
+    JOIN d_person p ON p.case_manager_id = cm.staff_id AND p.is_elb = 1
+    GROUP BY cm.team_id
+)
+SELECT
+    t.team_id AS team_id,
+    t.name AS team,
+    o.name AS office,
+    t.focus AS focus,
+    COALESCE(fte.fte_e4, 0) AS fte_e4,
+    COALESCE(elb.elb, 0) AS elb,
+    CASE WHEN t.focus = 'U25' THEN :target_u25 ELSE :target_ue25 END AS target
+FROM team t
+JOIN office o ON o.office_id = t.office_id
+LEFT JOIN fte ON fte.team_id = t.team_id
+LEFT JOIN elb ON elb.team_id = t.team_id
+WHERE (:_county = 1 OR t.team_id = :_team_id)
+ORDER BY t.team_id
