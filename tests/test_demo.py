@@ -197,6 +197,8 @@ def test_cli_rejects_a_bad_date_and_scale(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--as-of" in bad.output
     bad = runner.invoke(main, ["demo-export", str(tmp_path), "--scale", "welt"])
     assert bad.exit_code == 2
+    bad = runner.invoke(main, ["demo-export", str(tmp_path), "--as-of", "2004-12-31"])
+    assert bad.exit_code == 2 and "2005-01-01" in bad.output
     assert not (tmp_path / "manifest.json").exists()
 
 

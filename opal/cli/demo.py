@@ -43,8 +43,11 @@ def demo_export(directory: Path, scale: str, seed: int, as_of: date | None) -> N
     """Write a synthetic but realistic nightly export into DIRECTORY."""
     day = as_of if as_of is not None else default_as_of(clock)
     started = time.perf_counter()
-    manifest = generate(directory, scale, seed, day,
-                        progress=lambda line: click.echo(line, err=True))
+    try:
+        manifest = generate(directory, scale, seed, day,
+                            progress=lambda line: click.echo(line, err=True))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
     seconds = time.perf_counter() - started
     counts = ", ".join(f"{t} {manifest['tables'][t]['rows']}" for t in KEY_TABLES)
     click.echo(f"demo-export: scale {scale}, seed {seed}, as_of {day.isoformat()}: {counts}; "

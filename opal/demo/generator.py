@@ -31,7 +31,9 @@ SCALES = ("small", "kreis", "nrw")
 KREIS_BG = 8500.0
 SMALL_BG = 150.0
 NRW_REGIONS = 60
-FM_FROM_ELB = 700  # offices with at least this many eLb get a Fallmanagement team
+FM_FROM_ELB = 700
+FIRST_AS_OF = date(2005, 1, 1)  # SGB II began in 2005; births before 1900 are not tabled
+LAST_AS_OF = date(2090, 12, 31)  # offices with at least this many eLb get a Fallmanagement team
 
 
 def offices(scale: str) -> list[tuple[str, str, float]]:
@@ -52,6 +54,9 @@ def generate(out_dir: Path, scale: str, seed: int, as_of: date,
              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write every export table and manifest.json into ``out_dir``; return the manifest."""
     plan = offices(scale)
+    if not FIRST_AS_OF <= as_of <= LAST_AS_OF:
+        raise ValueError(f"as_of {as_of.isoformat()} is outside {FIRST_AS_OF.isoformat()} .. "
+                         f"{LAST_AS_OF.isoformat()}")
     out = ExportWriter(out_dir)
     iso = DateText(date(as_of.year + 8, 12, 31))
     ctx = make_ctx(as_of, iso, out)

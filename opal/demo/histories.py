@@ -182,7 +182,7 @@ def jobs_and_measures(p: Person, unit: BenefitUnit, rng: random.Random, ctx: Ctx
             continue
         years = (t - f + 1) / 365
         # integrations alongside benefits (Aufstocker, apprenticeships of young people)
-        if chance(rng, min(0.9, 0.05 * years)) and t - f > 30:
+        if chance(rng, min(0.9, 0.03 * years)) and t - f > 30:
             _integration(ctx, rng, p, rng.randint(f, t))
         if chance(rng, min(0.8, 0.04 * years)) and t >= adult:
             s = rng.randint(max(f, adult), t)
