@@ -7,25 +7,26 @@ a suppressed cell (controlling, a count of 1 or 2 and what is derived from it) a
 The fixture at a glance (a person's office is that of their BG; eLb on as_of unless noted):
 - O1 Ahaus: K01 K02 (+ K03, NEF child) K04 (protected) K05 K06 K07 K08 K10 K11 K14 K16 K17
   K25 (no case manager); former eLb K09 K12 K13 K15 K18 K19 K20;
-- O2 Bocholt: K21 K22 K23 (+ K24, NEF child);
-- O3 Borken: K31 K32 (+ K33, NEF child).
+- O2 Vreden: K21 K22 K23 (+ K24, NEF child);
+- O3 Übach-Palenberg (after Vreden by code point, before it in a German collation): K31 K32
+  (+ K33, NEF child).
 
 Teams: T1 Ahaus U25 (S01 1.0, S02 0.5, S03 team lead), T2 Ahaus Markt (S04 0.75, S05 inactive),
-T3 Bocholt FM (S06 0.8, S07 LEISTUNG), T4 Borken Markt (S08 0.25). Case loads on as_of:
+T3 Vreden FM (S06 0.8, S07 LEISTUNG), T4 Übach-Palenberg Markt (S08 0.25). Case loads on as_of:
 S01 K05 K06 K07 K16; S02 K08 K17; S04 K01 K02 K10 K11; S05 K04 K14; S06 K21 K22 K23;
 S08 K31 K32.
 
 Month-end eLb stocks (month = 2026-10, window 2025-11 .. 2026-10; s(2025-10) is the prior year):
 
-| end of | Ahaus | Bocholt | Borken | all | Ahaus moves |
+| end of | Ahaus | Vreden | Übach | all | Ahaus moves |
 |---|---|---|---|---|---|
 | 2025-10 | 17 | 3 | 0 | 20 | |
 | 2025-11 | 17 | 3 | 0 | 20 | |
 | 2025-12 | 17 | 3 | 0 | 20 | |
 | 2026-01 | 16 | 3 | 0 | 19 | K18 out (ELB to 01-10) |
-| 2026-02 | 17 | 3 | 1 | 21 | K12 in (from 02-01); Borken K31 in (02-02) |
+| 2026-02 | 17 | 3 | 1 | 21 | K12 in (from 02-01); Übach K31 in (02-02) |
 | 2026-03 | 17 | 3 | 1 | 21 | K08 in (from 03-31, the month's last day); K13 out (to 03-14) |
-| 2026-04 | 17 | 3 | 2 | 22 | Borken K32 in (04-01); K09 in (ELB to 04-30, the last day) |
+| 2026-04 | 17 | 3 | 2 | 22 | Übach K32 in (04-01); K09 in (ELB to 04-30, the last day) |
 | 2026-05 | 15 | 3 | 2 | 20 | K09, K12 out (K12 to 05-30, one day short) |
 | 2026-06 | 14 | 3 | 2 | 19 | K10 out (gap 06-30 .. 07-01); K11's gap 06-11..06-14 is no move |
 | 2026-07 | 15 | 3 | 2 | 20 | K10 in again |
@@ -33,7 +34,7 @@ Month-end eLb stocks (month = 2026-10, window 2025-11 .. 2026-10; s(2025-10) is 
 | 2026-09 | 14 | 3 | 2 | 19 | |
 | 2026-10 | 14 | 3 | 2 | 19 | (K20 leaves on 11-04: still in) |
 
-12-month sums: Ahaus 187, Bocholt 36, Borken 16 (Feb, Mar 1; Apr-Oct 2), all 239.
+12-month sums: Ahaus 187, Vreden 36, Übach 16 (Feb, Mar 1; Apr-Oct 2), all 239.
 
 Integrations (d_integration; month window 2025-11 .. 2026-10 unless noted):
 E001 K02 2026-09-01 SVB Q, alleinerziehend, LZB on s-1, unknown (s+91 = 12-01 > as_of);
@@ -43,7 +44,7 @@ E004 K14 2026-05-10 SVB G, LZB, known 0 -- E005 (05-20, same month) does not cou
 E006 K15 2026-08-24 SELBSTAENDIG M, eLb only on s-1, LZB, s+91 = as_of: known, bedarfsdeckend
   -- E007 (same day, SVB G, higher id) does not count;
 E008 K16 2026-08-25 SVB, no WZ, not LZB (450 days), s+91 = 11-24 > as_of: unknown;
-E013 K23 2026-10-01 SVB N, Bocholt, Fluchtkontext, LZB, unknown.
+E013 K23 2026-10-01 SVB N, Vreden, Fluchtkontext, LZB, unknown.
 Outside the window: E011 K19 2025-10-31 (G, bedarfsdeckend), E012 K20 2026-11-05.
 Not integrations: E009 (GERINGFUEGIG), E010 (K18 not eLb on s or s-1).
 """
@@ -70,6 +71,7 @@ from opal.renderers import get_renderer
 from opal.result import SUPPRESSED
 from tests.fixtures.steering import STEERING_DIR, manifest_for
 
+UEB, UEB_TEAM = "Übach-Palenberg", "Übach-Palenberg Markt"  # sort after "Vreden"
 S = None  # a suppressed cell (controlling, count 1 or 2) -- JSON null
 N = None  # an empty value (rate with denominator 0, no label)
 
@@ -112,20 +114,23 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     ("R09-ctrl", "R09", "ctrl", {}, [
         R09("T1", "Ahaus U25", "Ahaus", "U25", 1.5, 6, 4.0, 75, -94.7),  # 4/75 - 1 = -94.67 %
         R09("T2", "Ahaus Markt", "Ahaus", "UE25", 0.75, 4, 5.3, 150, -96.4),  # 5.333/150 - 1
-        R09("T3", "Bocholt Fallmanagement", "Bocholt", "FM", 0.8, 3, 3.8, 150, -97.5),  # 3.75
-        R09("T4", "Borken Markt", "Borken", "UE25", 0.25, S, S, 150, S),  # elb 2: suppressed
+        R09("T3", "Vreden Fallmanagement", "Vreden", "FM", 0.8, 3, 3.8, 150, -97.5),  # 3.75
+        R09("T4", UEB_TEAM, UEB, "UE25", 0.25, S, S, 150, S),  # elb 2: suppressed
     ]),
     ("R09-ctrl-targets", "R09", "ctrl", {"target_u25": "10", "target_ue25": "10"}, [
         R09("T1", "Ahaus U25", "Ahaus", "U25", 1.5, 6, 4.0, 10, -60.0),  # 4/10 - 1
         R09("T2", "Ahaus Markt", "Ahaus", "UE25", 0.75, 4, 5.3, 10, -46.7),  # 5.333/10 - 1
-        R09("T3", "Bocholt Fallmanagement", "Bocholt", "FM", 0.8, 3, 3.8, 10, -62.5),  # 3.75/10
-        R09("T4", "Borken Markt", "Borken", "UE25", 0.25, S, S, 10, S),
+        R09("T3", "Vreden Fallmanagement", "Vreden", "FM", 0.8, 3, 3.8, 10, -62.5),  # 3.75/10
+        R09("T4", UEB_TEAM, UEB, "UE25", 0.25, S, S, 10, S),
     ]),
     ("R09-tl2", "R09", "tl2", {}, [
         R09("T2", "Ahaus Markt", "Ahaus", "UE25", 0.75, 4, 5.3, 150, -96.4),
     ]),
+    ("R09-tl1", "R09", "tl1", {}, [
+        R09("T1", "Ahaus U25", "Ahaus", "U25", 1.5, 6, 4.0, 75, -94.7),
+    ]),
     ("R09-tl4", "R09", "tl4", {}, [  # a team lead sees a 2: no suppression; 2/0.25 = 8.0
-        R09("T4", "Borken Markt", "Borken", "UE25", 0.25, 2, 8.0, 150, -94.7),  # 8/150 - 1
+        R09("T4", UEB_TEAM, UEB, "UE25", 0.25, 2, 8.0, 150, -94.7),  # 8/150 - 1
     ]),
     # R10 (days 90: kept contact on 2026-08-26 .. 2026-11-23). eLb by profile on as_of:
     # A K02 K05 K14 K31; B K01 K10 K11 K22 K23; C K04 K07 (A until 2026-05-31) K17 K21;
@@ -146,6 +151,15 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
         R10("C", 1, 0, 0.0),  # K04: 90 days ago
         R10(N, 0, 0, N),  # always shown, rate empty
         R10("Gesamt", 6, 3, 50.0),
+    ]),
+    # team T1 = S01 S02 (+ S03, no persons): K05 A (contact on as_of), K07 C (10-05), K17 C
+    # (09-30), K08 none (09-15), K06 none (only a miss), K16 none (never)
+    ("R10-tl1", "R10", "tl1", {}, [
+        R10("A", 1, 1, 100.0),
+        R10("B", 0, 0, N),
+        R10("C", 2, 2, 100.0),
+        R10(N, 3, 1, 33.3),
+        R10("Gesamt", 6, 4, 66.7),
     ]),
     ("R10-tl2-91", "R10", "tl2", {"days": "91"}, [
         R10("A", 2, 1, 50.0),
@@ -181,8 +195,8 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     # R12: avg = 12-month sum / 12, k2 = integrations * 12 / sum * 100
     ("R12-office", "R12", "ctrl", {}, [
         R12("Ahaus", 6, 15.6, 38.5),  # 187/12 = 15.58; 7200/187 = 38.50
-        R12("Bocholt", S, 3.0, S),  # 1 integration (E013); 36/12
-        R12("Borken", 0, 1.3, 0.0),  # 16/12 = 1.33; present through its stocks only
+        R12("Vreden", S, 3.0, S),  # 1 integration (E013); 36/12
+        R12(UEB, 0, 1.3, 0.0),  # 16/12 = 1.33; present through its stocks only
         R12("Gesamt", 7, 19.9, 35.1),  # 239/12 = 19.92; 8400/239 = 35.15
     ]),
     # sex: M = K01 K05 K07 K14 K16 K20 K21 K23 (12 each) + K09 6 + K10 11 + K12 3 + K18 2 = 118;
@@ -213,23 +227,23 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     # 2025-02-01) 638 days on 2026-10-31: LZB; K07 (from 2025-02-02) 637 days: not.
     # Ahaus per month 2025-11..2026-10: 13 13 12 12 11 11 11 10 11 10 10 11 = 135; 2025-10: 13.
     # Activated on 2026-10-31: K01 (AGH entry that day) K11 (AVGS) K17 (FBW planned end that
-    # day) K05 (AVGS) -- K04's EGZ does not count for activation; Bocholt K21 (AGH).
+    # day) K05 (AVGS) -- K04's EGZ does not count for activation; Vreden K21 (AGH).
     ("R13-ctrl", "R13", "ctrl", {}, [
         R13("Ahaus", 11, 13, -15.4, 5, 11.3, 44.4, 4, 36.4),  # 11/13-1; 135/12 = 11.25 -> 11.3;
         # 5 LZB integrations (all but E008): 60/135 = 44.4 %; 4/11 = 36.4 %
-        R13("Bocholt", 3, 3, 0.0, S, 3.0, S, S, S),  # E013; K21 activated
-        R13("Borken", 0, 0, N, 0, 0.0, N, 0, N),  # K31/K32 too recent
+        R13("Vreden", 3, 3, 0.0, S, 3.0, S, S, S),  # E013; K21 activated
+        R13(UEB, 0, 0, N, 0, 0.0, N, 0, N),  # K31/K32 too recent
         R13("Gesamt", 14, 16, -12.5, 6, 14.3, 42.1, 5, 35.7),  # 171/12 = 14.25; 72/171; 5/14
     ]),
     # R14: in/out per month (Ahaus): in Feb (K12) /16, Mar (K08) /17, Jul (K10) /14 ->
     # (1/16 + 1/17 + 1/14)/12 = 1.61 %; out Jan 1/17, Mar 1/17, May 2/17, Jun 1/15, Aug 1/15 ->
-    # (4/17 + 2/15)/12 = 3.07 %. Borken starts from a stock of 0: K1E3/K1E4 empty.
+    # (4/17 + 2/15)/12 = 3.07 %. Übach starts from a stock of 0: K1E3/K1E4 empty.
     # All: in Feb 2/19, Mar 1/21, Apr 1/21, Jul 1/19 -> 2.11 %; out Jan 1/20, Mar 1/21,
     # May 2/22, Jun 1/20, Aug 1/20 -> 2.40 %.
     ("R14-ctrl", "R14", "ctrl", {}, [
         R14("Ahaus", 14, 17, -17.6, 1.6, 3.1),  # 14/17 - 1 = -17.65 %
-        R14("Bocholt", 3, 3, 0.0, 0.0, 0.0),
-        R14("Borken", S, 0, N, N, N),  # elb 2 suppressed; prior year 0 is shown
+        R14("Vreden", 3, 3, 0.0, 0.0, 0.0),
+        R14(UEB, S, 0, N, N, N),  # elb 2 suppressed; prior year 0 is shown
         R14("Gesamt", 19, 20, -5.0, 2.1, 2.4),
     ]),
     # R15, default range = latest complete quarter 2026-07-01 .. 2026-09-30.
@@ -264,10 +278,11 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     # R16 on as_of. Ahaus: 13 BG (one per eLb; K20's open BG has no eLb, K09's ended), AE B02,
     # Flucht B03 (K04); NEF K03; U25 K05 (23) K07 (23, 24 tomorrow) K08 (22), not K16 (25 on
     # as_of); Ü50 K01 K04 K25 and K11 (50 on as_of); LZB all but K08 and K16 (K07: 660 days).
+    # K25 also has a NEF spell covering as_of: eLb wins, she is no NEF.
     ("R16-ctrl", "R16", "ctrl", {}, [
         R16("Ahaus", 13, S, S, 13, S, 3, 4, 11, 14),
-        R16("Bocholt", S, 0, S, 3, S, 0, S, 3, 4),  # B21, B22 (HP K22 AE_FLUCHT); K21 is 61
-        R16("Borken", S, S, S, S, S, 0, 0, 0, 3),  # B31 (HP UKRAINE_24), B32 (AE); K33 NEF
+        R16("Vreden", S, 0, S, 3, S, 0, S, 3, 4),  # B21, B22 (HP K22 AE_FLUCHT); K21 is 61
+        R16(UEB, S, S, S, S, S, 0, 0, 0, 3),  # B31 (HP UKRAINE_24), B32 (AE); K33 NEF
         R16("Gesamt", 17, S, 3, 18, 3, 3, 5, 14, 21),
     ]),
 ]
@@ -417,26 +432,26 @@ def test_steering_sql_raw_counts(steering_case_engine: Engine) -> None:
     assert _raw(e, "R09", {"target_u25": 75, "target_ue25": 150}) == [
         ("T1", "Ahaus U25", "Ahaus", "U25", 15000, 6, 75),
         ("T2", "Ahaus Markt", "Ahaus", "UE25", 7500, 4, 150),
-        ("T3", "Bocholt Fallmanagement", "Bocholt", "FM", 8000, 3, 150),
-        ("T4", "Borken Markt", "Borken", "UE25", 2500, 2, 150)]
+        ("T3", "Vreden Fallmanagement", "Vreden", "FM", 8000, 3, 150),
+        ("T4", UEB_TEAM, UEB, "UE25", 2500, 2, 150)]
     assert _raw(e, "R10", {"days": 90, "_county": 0, "_team_id": "T2"}) == [
         ("A", 2, 1), ("B", 3, 2), ("C", 1, 0), (None, 0, 0), ("Gesamt", 6, 3)]
     assert _raw(e, "R11", {"month": M2026_10}) == [
         ("G", 3, 2, 1, 0, 1, 3), ("M", 1, 0, 0, 1, 1, 1), ("N", 1, 1, 0, 0, 0, 0),
         ("Q", 1, 1, 0, 0, 0, 0), (None, 1, 1, 0, 0, 0, 0), ("Gesamt", 7, 5, 1, 1, 2, 4)]
     assert _raw(e, "R12", {"month": M2026_10, "group_by": "office"}) == [
-        ("Ahaus", 6, 187), ("Bocholt", 1, 36), ("Borken", 0, 16), ("Gesamt", 7, 239)]
+        ("Ahaus", 6, 187), ("Vreden", 1, 36), (UEB, 0, 16), ("Gesamt", 7, 239)]
     assert _raw(e, "R12", {"month": M2026_10, "group_by": "alleinerziehend"}) == [
         ("ja", 1, 19), ("nein", 6, 220), ("Gesamt", 7, 239)]
     assert _raw(e, "R13", {"month": M2026_10}) == [
-        ("Ahaus", 11, 13, 5, 135, 4), ("Bocholt", 3, 3, 1, 36, 1), ("Borken", 0, 0, 0, 0, 0),
+        ("Ahaus", 11, 13, 5, 135, 4), ("Vreden", 3, 3, 1, 36, 1), (UEB, 0, 0, 0, 0, 0),
         ("Gesamt", 14, 16, 6, 171, 5)]
     r14 = _raw(e, "R14", {"month": M2026_10})
     # office, s0 (elb) .. s12 (elb_prev_year), in0 .. in11, out0 .. out11 (index = months back)
     assert r14[0] == ("Ahaus", 14, 14, 14, 15, 14, 15, 17, 17, 17, 16, 17, 17, 17,
                       0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0,
                       0, 0, 1, 0, 1, 2, 0, 1, 0, 1, 0, 0)
-    assert r14[2] == ("Borken", 2, 2, 2, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0,
+    assert r14[2] == (UEB, 2, 2, 2, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0,
                       0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0,
                       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     q3 = {"from_date": dates.day(date(2026, 7, 1)), "to_date": dates.day(date(2026, 9, 30)),
@@ -447,5 +462,5 @@ def test_steering_sql_raw_counts(steering_case_engine: Engine) -> None:
         ("P16_EGZ", "M_EGZ", "Eingliederungszuschuss", 0, 0, 0, 0, 0, 1, 0),
         ("P16_FBW", "M_FBW", "Umschulung Pflege", 1, 2, 0, 0, 0, 0, 1200000)]
     assert _raw(e, "R16", {}) == [
-        ("Ahaus", 13, 1, 1, 13, 1, 3, 4, 11, 14), ("Bocholt", 2, 0, 1, 3, 1, 0, 1, 3, 4),
-        ("Borken", 2, 1, 1, 2, 1, 0, 0, 0, 3), ("Gesamt", 17, 2, 3, 18, 3, 3, 5, 14, 21)]
+        ("Ahaus", 13, 1, 1, 13, 1, 3, 4, 11, 14), ("Vreden", 2, 0, 1, 3, 1, 0, 1, 3, 4),
+        (UEB, 2, 1, 1, 2, 1, 0, 0, 0, 3), ("Gesamt", 17, 2, 3, 18, 3, 3, 5, 14, 21)]
