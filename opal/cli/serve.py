@@ -1,7 +1,84 @@
-"""`opal` commands: serve (not yet implemented)."""
+"""`opal serve`: the portal under gunicorn, in the foreground until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from opal.cli import load_config
+
+#: access log without query strings: parameters stay out of the logs
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def _hide_server_banner() -> None:
+    """Drop gunicorn's ``Server`` header: no product or version banner on any response."""
+    from gunicorn.http import wsgi
+
+    original = wsgi.Response.default_headers
+    if getattr(original, "_opal_patched", False):
+        return
+
+    def default_headers(self: Any) -> list[str]:
+        return [h for h in original(self) if not h.lower().startswith("server:")]
+
+    setattr(default_headers, "_opal_patched", True)  # noqa: B010
+    wsgi.Response.default_headers = default_headers
+
+
+def make_server(app: Any, host: str, port: int, workers: int) -> Any:
+    """Return a gunicorn application serving the already built (checked) ``app``."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        """gunicorn with its options from here, never from a config file or argv."""
+
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
+                "timeout": 90, "graceful_timeout": 20, "preload_app": True,
+                "accesslog": "-", "errorlog": "-", "access_log_format": ACCESS_LOG_FORMAT,
+                "proc_name": "opal", "post_fork": _post_fork,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    def _post_fork(_server: Any, _worker: Any) -> None:
+        """Give each worker fresh database pools (never share a socket across fork)."""
+        portal = app.extensions["opal"]
+        portal.app_db.dispose(close=False)
+        portal.engine_ctx.case_engine.dispose(close=False)
+
+    return Server()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(2, 64),
+              help="gunicorn worker processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the portal (gunicorn) until SIGTERM/SIGINT; refuse to start when misconfigured."""
+    from opal.catalogue import CatalogueError
+    from opal.web.app import build_app
+
+    config = load_config()
+    try:
+        app = build_app(config)
+    except CatalogueError as exc:
+        click.echo(f"opal: the report catalogue is broken, not starting:\n{exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a missing secret, an unreachable database ...
+        click.echo(f"opal: cannot start the portal: {exc}", err=True)
+        sys.exit(2)
+    _hide_server_banner()
+    click.echo(f"OPAL portal on http://{host}:{port}/ ({workers} workers); Ctrl+C stops it.")
+    make_server(app, host, port, workers).run()
+
+
+COMMANDS: list[click.Command] = [serve]

@@ -1,0 +1,144 @@
+"""`python -m opal.demo.setup` (used by `make run`): secret, demo export, refresh, demo users.
+
+Re-running reuses what exists: the secret, the export, a live generation and users already made
+(their passwords were printed the first time and are not shown again).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from config import Config, ConfigError
+
+#: the demo accounts: name, role, what they are linked to
+DEMO_USERS = (
+    ("fallmanager", "case_manager", "case manager of a full case load"),
+    ("vertretung", "case_manager", "case manager who covers a colleague (Vertretung)"),
+    ("teamleitung", "team_lead", "team lead of the first case manager's team"),
+    ("controlling", "controlling", "county-wide aggregates"),
+    ("admin", "admin", "users, audit log, refresh runs"),
+)
+CASE_MANAGER_FUNCTIONS = ("FALLMANAGEMENT", "ARBEITSVERMITTLUNG")
+
+
+@dataclass(frozen=True)
+class Links:
+    """Real ids of the live demo data the demo users are linked to."""
+
+    case_manager: str
+    stand_in: str
+    team: str
+
+
+def ensure_secret(data_dir: Path) -> None:
+    """Write ``var/secret_key`` once (0600); an existing key is kept."""
+    key = data_dir / "secret_key"
+    if key.is_file() and key.read_text().strip():
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key.touch(mode=0o600)
+    key.write_text(secrets.token_urlsafe(48) + "\n")
+    print(f"Schlüssel erzeugt: {key}")
+
+
+def ensure_export(export_dir: Path, as_of: date) -> None:
+    """Generate the Kreis-scale demo export (fixed seed) unless it exists."""
+    if (export_dir / "manifest.json").is_file():
+        return
+    from opal.demo import generate
+
+    print(f"Erzeuge den Demo-Export (Kreis Borken, Datenstand {as_of.isoformat()}) ...")
+    generate(export_dir, scale="kreis", seed=1, as_of=as_of)
+
+
+def ensure_live(config: Config, export_dir: Path) -> None:
+    """Refresh the export into the case DB when nothing is live yet."""
+    from opal.refresh import live_generation, refresh
+
+    if live_generation(config) is not None:
+        return
+    print("Spiele den Export in die Falldatenbank ein ...")
+    result = refresh(config, export_dir)
+    print(f"Eingespielt: {result}")
+
+
+def find_links(case_db: Engine, as_of: date) -> Links:
+    """Pick a busy case manager, a case manager with an active stand-in, and a team."""
+    day = as_of.toordinal()
+    functions = "('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')"
+    with case_db.connect() as conn:
+        busy = conn.execute(text(
+            "SELECT s.staff_id, s.team_id FROM staff s JOIN person p "
+            f"ON p.case_manager_id = s.staff_id WHERE s.active = 1 AND s.function IN {functions} "
+            "GROUP BY s.staff_id, s.team_id ORDER BY COUNT(*) DESC, s.staff_id LIMIT 1")).first()
+        cover = conn.execute(text(
+            "SELECT si.staff_id FROM stand_in si JOIN staff s ON s.staff_id = si.staff_id "
+            f"WHERE s.function IN {functions} AND si.from_day <= :d "
+            "AND (si.to_day IS NULL OR si.to_day >= :d) ORDER BY si.staff_id LIMIT 1"),
+            {"d": day}).first()
+    if busy is None:
+        raise RuntimeError("the demo data has no active case manager with persons")
+    stand_in = cover[0] if cover is not None else busy[0]
+    return Links(case_manager=busy[0], stand_in=stand_in, team=busy[1])
+
+
+def ensure_users(config: Config, links: Links) -> list[tuple[str, str, str]]:
+    """Create the demo users that do not exist yet; return (name, role, password) of new ones."""
+    from opal.db import app_engine, init_app_db
+    from opal.users import generate_password, get_user, upsert_user
+
+    engine = app_engine(config)
+    init_app_db(engine, config.app_db_schema)
+    staff = {"fallmanager": links.case_manager, "vertretung": links.stand_in}
+    teams = {"teamleitung": links.team}
+    made = []
+    for name, role, _what in DEMO_USERS:
+        if get_user(engine, name) is not None:
+            continue
+        password = generate_password()
+        upsert_user(engine, name, role, password=password, staff_id=staff.get(name),
+                    team_id=teams.get(name))
+        made.append((name, role, password))
+    engine.dispose()
+    return made
+
+
+def main() -> int:
+    """Prepare everything `make run` needs; print new demo passwords exactly once."""
+    try:
+        data_dir = Config.from_env().data_path
+        ensure_secret(data_dir)
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"opal: configuration error: {exc}", file=sys.stderr)
+        return 2
+    export_dir = data_dir / "export"
+    ensure_export(export_dir, date.today() - timedelta(days=1))
+    ensure_live(config, export_dir)
+    from opal.db import case_engine
+    from opal.refresh import live_generation
+
+    live = live_generation(config)
+    assert live is not None
+    engine = case_engine(config)
+    links = find_links(engine, live.as_of)
+    engine.dispose()
+    made = ensure_users(config, links)
+    if made:
+        print("\nDemo-Benutzer (Passwörter werden nur jetzt angezeigt):")
+        for name, role, password in made:
+            print(f"  {name:<12} {role:<13} {password}")
+        print()
+    else:
+        print("Demo-Benutzer existieren bereits (Passwörter wurden beim ersten Lauf angezeigt).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The app factory: frozen config, app DB, checked catalogue, blueprints, errors, headers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_login import current_user
+
+from config import Config
+from opal.clock import Clock, system_clock
+from opal.db import app_engine, init_app_db
+from opal.web.portal import Portal, portal
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE_LABELS = {"case_manager": "Fallmanagement", "team_lead": "Teamleitung",
+               "controlling": "Controlling", "admin": "Administration"}
+
+
+def build_app(config: Config | None = None, clock: Clock | None = None, *,
+              catalogue: Any = None) -> Flask:
+    """Build the portal; refuse to start without a secret or with a broken catalogue."""
+    from opal.catalogue import load_and_check
+
+    config = config or Config.from_env()
+    secret = config.require_secret()
+    app = Flask("opal", template_folder=str(ROOT / "templates"),
+                static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
+    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_SECURE=config.session_cookie_secure,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False)
+    app.jinja_env.autoescape = True
+    app_db = app_engine(config)
+    init_app_db(app_db, config.app_db_schema)
+    catalogue = catalogue if catalogue is not None else load_and_check()
+    app.extensions["opal"] = Portal(config, clock or system_clock, app_db, catalogue,
+                                    _engine_context(config, app_db, catalogue, clock))
+    _register(app)
+    logging.getLogger("opal").setLevel(logging.INFO)
+    return app
+
+
+def _engine_context(config: Config, app_db: Any, catalogue: Any, clock: Clock | None) -> Any:
+    """Build the engine's context (case DB read-only, app DB for the audit, catalogue)."""
+    from opal.db import case_engine
+    from opal.query import EngineContext
+
+    return EngineContext(config, case_engine(config), app_db, catalogue, clock or system_clock)
+
+
+def _register(app: Flask) -> None:
+    from opal.web import admin, auth, errors, security, views
+
+    security.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    errors.init_app(app)
+    app.context_processor(_template_globals)
+
+
+def _template_globals() -> dict[str, Any]:
+    """Give every template the data date, the banner level, the user and the CSRF token."""
+    from opal.web.security import csrf_token
+
+    user = current_user if current_user.is_authenticated else None
+    return {"live": portal().live(), "csrf_token": csrf_token, "user": user,
+            "role_label": ROLE_LABELS.get(getattr(user, "role", None) or "", "ohne Rolle"),
+            "config": portal().config}

@@ -1,0 +1,253 @@
+"""Log-in and server-side sessions: the cookie holds a random token, the server its sha256 row."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Flask, Request, Response, abort, g, redirect, render_template, request
+from flask_login import LoginManager, UserMixin, current_user
+from sqlalchemy import delete, insert, select, update
+
+from opal.appdb.schema import user_sessions, users
+from opal.web.portal import portal
+from opal.web.security import (
+    login_throttled,
+    new_token,
+    purge_throttles,
+    record_login_failure,
+    token_id,
+)
+
+bp = Blueprint("auth", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOGIN_FAILED = "Anmeldung fehlgeschlagen. Bitte prüfen Sie Benutzername und Passwort."
+THROTTLED = ("Anmeldung fehlgeschlagen. Zu viele Versuche: bitte warten Sie 15 Minuten, "
+             "bevor Sie es erneut versuchen.")
+DOWNLOAD_SUFFIXES = (".pdf", ".csv", ".xlsx", ".json")
+
+
+@dataclass
+class PortalUser(UserMixin):
+    """The logged-in user as the views see it; ``actor()`` hands it to the engine."""
+
+    user_id: int
+    username: str
+    role: str | None
+    staff_id: str | None
+    team_id: str | None
+
+    def get_id(self) -> str:
+        return str(self.user_id)
+
+    def actor(self) -> Any:
+        """Return the engine's Actor for this user."""
+        from opal.access import Actor
+
+        return Actor(username=self.username, role=self.role, staff_id=self.staff_id,
+                     team_id=self.team_id)
+
+
+def init_app(app: Flask) -> None:
+    """Wire flask-login to the server-side session table (no Flask session cookie at all)."""
+    manager = LoginManager()
+    manager.session_protection = None
+    manager.request_loader(_load_user)
+    manager.unauthorized_handler(_unauthorized)
+    manager.init_app(app)
+    app.register_blueprint(bp)
+
+
+def cookie_names() -> tuple[str, str]:
+    """Return the session and anonymous-CSRF cookie names (``__Host-`` when Secure)."""
+    prefix = "__Host-" if portal().config.session_cookie_secure else ""
+    return prefix + "opal_session", prefix + "opal_csrf"
+
+
+def _load_user(req: Request) -> PortalUser | None:
+    """Resolve the session cookie; end the session when expired, disabled or re-roled."""
+    token = req.cookies.get(cookie_names()[0])
+    if not token:
+        return None
+    p = portal()
+    now, cfg = p.now_naive(), p.config
+    sid = token_id(token)
+    with p.app_db.begin() as conn:
+        row = conn.execute(
+            select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
+                   user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
+                   users.c.staff_id, users.c.team_id, users.c.active)
+            .join(users, users.c.id == user_sessions.c.user_id)
+            .where(user_sessions.c.id == sid)).mappings().first()
+        ended = (row is None or not row["active"] or row["role"] != row["role_at_login"]
+                 or now - row["last_seen_at"] > timedelta(minutes=cfg.session_idle_minutes)
+                 or now - row["created_at"] > timedelta(hours=cfg.session_max_hours))
+        if ended:
+            conn.execute(delete(user_sessions).where(user_sessions.c.id == sid))
+            g.opal_clear_session = True
+            return None
+        assert row is not None
+        conn.execute(update(user_sessions).where(user_sessions.c.id == sid)
+                     .values(last_seen_at=now))
+    g.opal_session_token = token
+    return PortalUser(row["id"], row["username"], row["role"], row["staff_id"], row["team_id"])
+
+
+def _unauthorized() -> Any:
+    """Send pages to the login form; downloads get a plain 401."""
+    if is_download_path(request.path):
+        abort(401)
+    target = request.full_path if request.query_string else request.path
+    return redirect(f"/login?next={_quote(target)}")
+
+
+def is_download_path(path: str) -> bool:
+    return path.startswith("/reports/") and path.endswith(DOWNLOAD_SUFFIXES)
+
+
+def admin_required(view: F) -> F:
+    """Let only logged-in admins through: anonymous to the login form, everyone else 403."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return _unauthorized()
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def csrf_binding(*, create: bool) -> str | None:
+    """Return what the CSRF token is bound to: the session token, else an anonymous nonce."""
+    if current_user.is_authenticated and g.get("opal_session_token"):
+        return "s:" + str(g.opal_session_token)
+    nonce = g.get("opal_new_nonce") or request.cookies.get(cookie_names()[1])
+    if not nonce and create:
+        nonce = g.opal_new_nonce = secrets.token_urlsafe(24)
+    return "a:" + nonce if nonce else None
+
+
+def finish_cookies(response: Response) -> None:
+    """Set or clear the cookies this request decided on (HttpOnly, SameSite=Lax, Secure)."""
+    if "opal" not in _extensions():
+        return
+    secure = portal().config.session_cookie_secure
+    session_name, csrf_name = cookie_names()
+    options: Mapping[str, Any] = {"path": "/", "secure": secure, "httponly": True,
+                                  "samesite": "Lax"}
+    if g.get("opal_new_session"):
+        response.set_cookie(session_name, g.opal_new_session, **options)
+        response.delete_cookie(csrf_name, **options)
+    elif g.get("opal_clear_session"):
+        response.delete_cookie(session_name, **options)
+    if g.get("opal_new_nonce") and not g.get("opal_new_session"):
+        response.set_cookie(csrf_name, g.opal_new_nonce, **options)
+
+
+def _extensions() -> Mapping[str, Any]:
+    from flask import current_app
+
+    return current_app.extensions
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Show the form; on POST check throttle, password and account, then start a session."""
+    nxt = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(nxt)
+        return render_template("login.html", next=nxt)
+    username = request.form.get("username", "").strip()[:64]
+    user, status = _authenticate(username, request.form.get("password", ""))
+    if user is None:
+        message = THROTTLED if status == 429 else LOGIN_FAILED
+        return render_template("login.html", error=message, username=username, next=nxt), status
+    _start_session(user)
+    return redirect(nxt)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    """End the session server-side: the old cookie is worthless from now on."""
+    token = g.get("opal_session_token")
+    p = portal()
+    if token and current_user.is_authenticated:
+        with p.app_db.begin() as conn:
+            conn.execute(delete(user_sessions).where(user_sessions.c.id == token_id(token)))
+        audit_event(current_user.username, current_user.role, "logout", "ok")
+    g.opal_clear_session = True
+    return redirect("/login")
+
+
+def _authenticate(username: str, password: str) -> tuple[Any, int]:
+    """Return (user, 200) or (None, 401/429); unknown names cost the same hash check."""
+    from opal.users import get_user, verify_login
+
+    p = portal()
+    now, address = p.now_naive(), client_address()
+    with p.app_db.begin() as conn:
+        purge_throttles(conn, now)
+        throttled = login_throttled(conn, username, address, now, p.config.login_max_failures)
+    if throttled:
+        audit_event(None, None, "login", "denied", "zu viele Fehlversuche")
+        return None, 429
+    user = verify_login(p.app_db, username, password)
+    if user is not None:
+        return user, 200
+    with p.app_db.begin() as conn:
+        record_login_failure(conn, username, address, now)
+    known = get_user(p.app_db, username)
+    audit_event(known.username if known else None, known.role if known else None,
+                "login", "denied", "falsches Passwort" if known else "unbekannter Name")
+    return None, 401
+
+
+def _start_session(user: Any) -> None:
+    """Issue a fresh session id (never reuse one from before the login) and audit it."""
+    p = portal()
+    now, token = p.now_naive(), new_token()
+    old = request.cookies.get(cookie_names()[0])
+    with p.app_db.begin() as conn:
+        if old:
+            conn.execute(delete(user_sessions).where(user_sessions.c.id == token_id(old)))
+        conn.execute(insert(user_sessions).values(
+            id=token_id(token), user_id=user.id, created_at=now, last_seen_at=now,
+            role_at_login=user.role))
+    audit_event(user.username, user.role, "login", "ok")
+    g.opal_new_session = token
+
+
+def audit_event(username: str | None, role: str | None, action: str, outcome: str,
+                message: str | None = None) -> None:
+    """Append a login/logout event to the audit log (never a password)."""
+    from opal.audit import record
+
+    p = portal()
+    record(p.app_db, clock=p.clock, username=username, role=role, action=action,
+           outcome=outcome, message=message, client=client_address())
+
+
+def client_address() -> str:
+    return (request.remote_addr or "-")[:64]
+
+
+def safe_next(value: str | None) -> str:
+    """Return a local path to continue to after login; anything else goes to the catalogue."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")) \
+            and not value.startswith("/login"):
+        return value
+    return "/reports"
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")

@@ -1,0 +1,132 @@
+"""Headers on every response, CSRF on every POST, allowed methods, and the two throttles."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Flask, Response, abort, g, request
+from sqlalchemy import Connection, func, insert, or_, select
+
+from opal.appdb.schema import downloads, login_failures
+
+ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
+THROTTLE_WINDOW = timedelta(minutes=15)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the method filter, the CSRF check and the header hook."""
+    app.before_request(_reject_methods)
+    app.before_request(_check_csrf)
+    app.after_request(_add_headers)
+
+
+def _reject_methods() -> None:
+    """Answer TRACE, PUT, DELETE and friends with 405 before any view runs."""
+    if request.method not in ALLOWED_METHODS:
+        abort(405)
+
+
+def _add_headers(response: Response) -> Response:
+    """Set the security headers; downloads keep their attachment disposition."""
+    for name, value in HEADERS.items():
+        response.headers[name] = value
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    response.headers.pop("Server", None)
+    from opal.web.auth import finish_cookies
+
+    finish_cookies(response)
+    return response
+
+
+def csrf_for(secret: str, binding: str) -> str:
+    """Return the CSRF token bound to a session (or anonymous nonce): an HMAC, never stored."""
+    return hmac.new(secret.encode(), ("csrf:" + binding).encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token() -> str:
+    """Return this request's CSRF token, creating an anonymous nonce when needed."""
+    from opal.web.auth import csrf_binding
+    from opal.web.portal import portal
+
+    return csrf_for(portal().config.require_secret(), csrf_binding(create=True) or "")
+
+
+def _check_csrf() -> None:
+    """Reject a POST whose csrf_token is missing or wrong with 400."""
+    if request.method != "POST":
+        return
+    from opal.web.auth import csrf_binding
+    from opal.web.portal import portal
+
+    binding = csrf_binding(create=False)
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    if not binding:
+        abort(400, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.")
+    expected = csrf_for(portal().config.require_secret(), binding)
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.")
+    g.csrf_ok = True
+
+
+def new_token() -> str:
+    """Return a fresh random token for a cookie."""
+    return secrets.token_urlsafe(32)
+
+
+def token_id(token: str) -> str:
+    """Return the sha256 of a cookie token: the only form the server stores."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_throttled(conn: Connection, username: str, address: str, now: datetime,
+                    limit: int) -> bool:
+    """Tell whether the account or the address had ``limit`` failures in the window."""
+    since = now - THROTTLE_WINDOW
+    by_user = conn.execute(
+        select(func.count()).select_from(login_failures).where(
+            login_failures.c.ts > since, login_failures.c.username == username)).scalar_one()
+    by_addr = conn.execute(
+        select(func.count()).select_from(login_failures).where(
+            login_failures.c.ts > since, login_failures.c.address == address)).scalar_one()
+    return by_user >= limit or by_addr >= limit
+
+
+def record_login_failure(conn: Connection, username: str, address: str, now: datetime) -> None:
+    """Count one failed login against the account and the address."""
+    conn.execute(insert(login_failures).values(ts=now, username=username[:64],
+                                               address=address[:64]))
+
+
+def download_allowed(conn: Connection, username: str, now: datetime, limit: int) -> bool:
+    """Count a download; False when the user already had ``limit`` in the last minute."""
+    since = now - timedelta(minutes=1)
+    used = conn.execute(
+        select(func.count()).select_from(downloads).where(
+            downloads.c.username == username, downloads.c.ts > since)).scalar_one()
+    if used >= limit:
+        return False
+    conn.execute(insert(downloads).values(ts=now, username=username))
+    return True
+
+
+def purge_throttles(conn: Connection, now: datetime) -> None:
+    """Drop throttle rows nobody needs any more (older than the longest window)."""
+    old = now - THROTTLE_WINDOW - timedelta(minutes=1)
+    conn.execute(login_failures.delete().where(or_(login_failures.c.ts < old)))
+    conn.execute(downloads.delete().where(downloads.c.ts < old))

@@ -1,0 +1,139 @@
+"""Catalogue, report page and downloads: parse, check access, run, audit, render via the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
+from flask_login import current_user, login_required
+
+from opal.errors import ParameterError, RateLimited, ReportNotFound
+from opal.renderers import available_formats, get_renderer
+from opal.renderers.html import PER_PAGE, build_table, display_param
+from opal.web.auth import client_address
+from opal.web.forms import build_fields, other_errors
+from opal.web.portal import portal, round_hours
+from opal.web.security import download_allowed
+
+bp = Blueprint("views", __name__)
+DOWNLOADS = ("pdf", "xlsx", "csv", "json")
+FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "csv": "CSV", "json": "JSON"}
+TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
+            "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.")
+
+
+@bp.get("/")
+def index() -> Any:
+    return redirect("/reports")
+
+
+@bp.get("/reports")
+@login_required
+def catalogue() -> Any:
+    """List the reports this user may run, grouped as the definitions say."""
+    p, actor = portal(), current_user.actor()
+    groups: dict[str, list[Any]] = {}
+    for definition in p.definitions():
+        if p.can_run(actor, definition):
+            groups.setdefault(definition.group, []).append(definition)
+    return render_template("catalogue.html", groups=groups)
+
+
+@bp.get("/reports/<name>")
+def report(name: str) -> Any:
+    """Show the form, and the list once parameters are given; ``CODE.fmt`` downloads."""
+    code, dot, fmt = name.partition(".")
+    if dot:
+        return download(code, fmt)
+    if not current_user.is_authenticated:
+        return _login_manager().unauthorized()
+    p, actor = portal(), current_user.actor()
+    definition = p.definition(code)
+    if definition is None:
+        p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 404, audited
+        raise ReportNotFound()
+    if not p.can_run(actor, definition):
+        p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 403, audited
+        abort(403)
+    args = request.args.to_dict()
+    if not args and definition.params:
+        return _page(definition, args, {}, None, 200)
+    try:
+        result = p.run(code, actor, args, "html", client=client_address(), paged=True)
+    except ParameterError as exc:
+        return _page(definition, args, exc.errors, None, 400)
+    return _page(definition, args, {}, result, 200)
+
+
+def _page(definition: Any, args: dict[str, str], errors: dict[str, str], result: Any,
+          status: int) -> Any:
+    """Render the report page: form (with errors), and the table when there is a result."""
+    live = portal().live()
+    fields = build_fields(definition, args, errors, live.as_of if live else None)
+    table = downloads = None
+    if result is not None:
+        page = int(result.extra.get("page") or 1)
+        table = build_table(result, page=page, per_page=PER_PAGE, sortable=definition.sort,
+                            sort_href=lambda key, desc: _href(definition.code, args, sort=key,
+                                                              desc="1" if desc else "0"))
+        plain = {k: v for k, v in args.items() if k != "page"}
+        downloads = [(FORMAT_LABELS[f], f"/reports/{definition.code}.{f}?{urlencode(plain)}")
+                     for f in DOWNLOADS if f in definition.formats]
+    html = render_template(
+        "report.html", definition=definition, fields=fields, errors=errors,
+        other_errors=other_errors(definition, errors), result=result, table=table,
+        downloads=downloads, params=[(v.label, display_param(v.value)) for v in
+                                     (result.params if result else ())],
+        page_href=lambda n: _href(definition.code, args, page=str(n)))
+    return html, status
+
+
+def _href(code: str, args: dict[str, str], **changes: str) -> str:
+    """Return the report URL with ``args`` changed (a new sort starts on page 1)."""
+    merged = {**args, **changes}
+    if "sort" in changes:
+        merged.pop("page", None)
+    return f"/reports/{code}?{urlencode(merged)}"
+
+
+def download(code: str, fmt: str) -> Any:
+    """Send all rows as a file named by the server; 401 anonymous, 429 over the limit."""
+    if not current_user.is_authenticated:
+        abort(401)
+    p = portal()
+    if fmt not in DOWNLOADS or fmt not in available_formats():
+        abort(404)
+    if p.definition(code) is None:
+        raise ReportNotFound()
+    with p.app_db.begin() as conn:
+        allowed = download_allowed(conn, current_user.username, p.now_naive(),
+                                   p.config.downloads_per_minute)
+    if not allowed:
+        raise RateLimited(TOO_MANY)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    result = p.run(code, current_user.actor(), args, fmt, client=client_address(), paged=False)
+    rendered = get_renderer(fmt).render(result)
+    response = Response(rendered.body, mimetype=rendered.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
+    return response
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    """Tell monitoring how old the live data is: 503 when stale past the error threshold."""
+    live = portal().live()
+    if live is None:
+        empty = {"status": "no_data", "as_of": None, "published_at": None, "age_hours": None}
+        return jsonify(empty), 503
+    status = {"ok": "ok", "warn": "stale_warning", "error": "stale"}[live.level]
+    published = live.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") if live.published_at else None
+    body: dict[str, Any] = {"status": status, "as_of": live.as_of.isoformat(),
+                            "published_at": published, "age_hours": round_hours(live.age_hours)}
+    return jsonify(body), 503 if live.level == "error" else 200
+
+
+def _login_manager() -> Any:
+    from flask import current_app
+
+    return current_app.login_manager  # type: ignore[attr-defined]

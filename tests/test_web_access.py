@@ -1,0 +1,137 @@
+"""URL x role x status: every report, every format, every role (flaskr/SecureDrop style grid)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from opal.catalogue import load_catalogue
+from tests.fixtures.web import ROLE_KEYS, USERS, Auth
+
+CATALOGUE = load_catalogue()
+CODES = [d.code for d in CATALOGUE]
+DOWNLOADS = ("pdf", "xlsx", "csv", "json")
+ADMIN_URLS = ("/admin/users", "/admin/audit", "/admin/refresh")
+
+
+def expected_status(code: str, key: str) -> int:
+    """The role table of interface.md: lists for case managers and team leads, aggregates
+    also for controlling, nothing for admin or a user without role."""
+    definition = CATALOGUE.get(code)
+    assert definition is not None
+    role = USERS[key][1]
+    if role is None or role == "admin" or role not in definition.roles:
+        return 403
+    if role == "controlling" and definition.kind != "aggregate":
+        return 403
+    return 200
+
+
+@pytest.fixture(scope="session")
+def clients(shared_web: Flask) -> Iterator[dict[str, FlaskClient]]:
+    """One logged-in client per role key, plus an anonymous one under ``None``."""
+    made: dict[str, FlaskClient] = {}
+    for key in ROLE_KEYS:
+        client = shared_web.test_client()
+        assert Auth(client).login(key).status_code == 302
+        made[key] = client
+    yield made
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_anonymous_page_redirects_and_download_is_401(shared_web: Flask, code: str) -> None:
+    client = shared_web.test_client()
+    page = client.get(f"/reports/{code}")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/login?next=/reports/")
+    for fmt in DOWNLOADS:
+        response = client.get(f"/reports/{code}.{fmt}")
+        assert response.status_code == 401, fmt
+        assert "attachment" not in response.headers.get("Content-Disposition", "")
+    body = client.get(f"/reports/{code}.json").get_json()
+    assert body["ok"] is False and body["status"] == 401
+
+
+@pytest.mark.parametrize("key", ROLE_KEYS)
+@pytest.mark.parametrize("code", CODES)
+def test_role_grid(clients: dict[str, FlaskClient], code: str, key: str) -> None:
+    client = clients[key]
+    want = expected_status(code, key)
+    definition = CATALOGUE.get(code)
+    assert definition is not None
+    page = client.get(f"/reports/{code}")
+    assert page.status_code == want, page.get_data(True)[-500:]
+    if want == 200 and definition.params:
+        assert 'name="' + definition.params[0].name + '"' in page.get_data(True)
+    for fmt in DOWNLOADS:
+        response = client.get(f"/reports/{code}.{fmt}")
+        if fmt not in definition.formats:
+            assert response.status_code in (400, 403, 404), fmt
+            continue
+        assert response.status_code == want, (fmt, response.get_data(True)[:300])
+        if want == 200:
+            disposition = response.headers["Content-Disposition"]
+            assert disposition.startswith(f'attachment; filename="OPAL_{code}_2026-11-23_')
+            assert disposition.endswith(f'.{fmt}"')
+
+
+@pytest.mark.parametrize("key", ROLE_KEYS)
+def test_catalogue_lists_exactly_the_runnable_reports(clients: dict[str, FlaskClient],
+                                                      key: str) -> None:
+    html = clients[key].get("/reports").get_data(True)
+    for code in CODES:
+        linked = f'href="/reports/{code}"' in html
+        assert linked == (expected_status(code, key) == 200), code
+
+
+@pytest.mark.parametrize("key", ROLE_KEYS)
+def test_unknown_report_is_404(clients: dict[str, FlaskClient], key: str) -> None:
+    client = clients[key]
+    assert client.get("/reports/R99").status_code == 404
+    assert client.get("/reports/R99.csv").status_code == 404
+    body = client.get("/reports/R99.json")
+    assert body.status_code == 404 and body.get_json()["status"] == 404
+    assert client.get("/reports/R02.exe").status_code == 404
+    assert client.get("/nirgendwo").status_code == 404
+
+
+@pytest.mark.parametrize("key", [k for k in ROLE_KEYS if k != "admin"])
+@pytest.mark.parametrize("url", ADMIN_URLS)
+def test_admin_pages_are_admin_only(clients: dict[str, FlaskClient], shared_web: Flask,
+                                    key: str, url: str) -> None:
+    assert clients[key].get(url).status_code == 403
+    assert shared_web.test_client().get(url).status_code == 302
+    assert clients["admin"].get(url).status_code == 200
+
+
+def _runner_for(code: str) -> str:
+    return next(k for k in ROLE_KEYS if expected_status(code, k) == 200)
+
+
+@pytest.mark.parametrize("code", [d.code for d in CATALOGUE if d.params])
+def test_bad_parameters_are_400_naming_every_field(clients: dict[str, FlaskClient],
+                                                   code: str) -> None:
+    definition = CATALOGUE.get(code)
+    assert definition is not None
+    client = clients[_runner_for(code)]
+    args = {p.name: "<b>kaputt</b>" for p in definition.params}
+    args.update({"_viewer": "S:S03", "bogus": "1", "sort": "1;--"})
+    page = client.get(f"/reports/{code}", query_string=args)
+    assert page.status_code == 400
+    html = page.get_data(True)
+    assert "<b>kaputt</b>" not in html
+    for name in [p.name for p in definition.params] + ["bogus"]:
+        assert name in html, name
+    download = client.get(f"/reports/{code}.json", query_string=args)
+    assert download.status_code == 400
+    errors = json.loads(download.get_data(True))["errors"]
+    assert {p.name for p in definition.params} | {"_viewer", "bogus", "sort"} <= set(errors)
+
+
+def test_wrong_role_is_403_whatever_the_parameters(clients: dict[str, FlaskClient]) -> None:
+    response = clients["controlling"].get("/reports/R02.csv", query_string={"n_days": "x"})
+    assert response.status_code == 403
