@@ -1,7 +1,124 @@
-"""`opal` commands: reports (not yet implemented)."""
+"""`opal run` and `opal check`: reports from the command line, through the same engine."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
-COMMANDS: list[click.Command] = []
+from opal.catalogue import CatalogueError, check_catalogue, load_catalogue
+
+if TYPE_CHECKING:
+    from opal.query import EngineContext
+
+EXIT_BAD = 2
+EXIT_DENIED = 3
+EXIT_FAILED = 1
+
+
+def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            click.echo(f"opal run: -p erwartet key=value, nicht {pair[:60]!r}", err=True)
+            sys.exit(EXIT_BAD)
+        if key in args:
+            click.echo(f"opal run: Parameter {key[:40]!r} doppelt angegeben", err=True)
+            sys.exit(EXIT_BAD)
+        args[key] = value
+    return args
+
+
+@click.command("run")
+@click.argument("code")
+@click.option("--user", "username", required=True, help="run as this user (role and scope)")
+@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="a report parameter; repeat for several")
+@click.option("--format", "fmt", default="json", show_default=True,
+              type=click.Choice(["json", "csv", "xlsx", "pdf", "html"]))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="write to FILE instead of stdout")
+def run_command(code: str, username: str, pairs: tuple[str, ...], fmt: str,
+                output: Path | None) -> None:
+    """Run report CODE as a user: same access check, scope, validation and audit as the web."""
+    from opal.cli import load_config
+    from opal.query import EngineContext
+
+    args = _parse_pairs(pairs)
+    config = load_config()
+    try:
+        ctx = EngineContext.build(config)
+    except CatalogueError as exc:
+        click.echo("opal run: der Berichtskatalog ist fehlerhaft (opal check)", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_FAILED)
+    try:
+        _run_and_write(ctx, code, username, args, fmt, output)
+    finally:
+        ctx.case_engine.dispose()
+        ctx.app_engine.dispose()
+
+
+def _run_and_write(ctx: EngineContext, code: str, username: str, args: dict[str, str],
+                   fmt: str, output: Path | None) -> None:
+    """Run, render and write; exit with the contract's code on any refusal."""
+    from opal.access import Actor
+    from opal.errors import AccessDenied, OpalError, ParameterError, ReportNotFound
+    from opal.query import run_report
+    from opal.renderers import get_renderer
+    from opal.users import get_user
+
+    user = get_user(ctx.app_engine, username)
+    actor = user.actor() if user else Actor(username[:64], None)
+
+    try:
+        result = run_report(ctx, code, actor, args, fmt, client="cli")
+        rendered = get_renderer(fmt).render(result)
+    except ReportNotFound:
+        click.echo(f"opal run: den Bericht {code[:20]!r} gibt es nicht", err=True)
+        sys.exit(EXIT_BAD)
+    except AccessDenied as exc:
+        click.echo(f"opal run: verweigert: {exc.message}", err=True)
+        sys.exit(EXIT_DENIED)
+    except ParameterError as exc:
+        click.echo(f"opal run: {exc.message}", err=True)
+        for name, message in exc.errors.items():
+            click.echo(f"  {name}: {message}", err=True)
+        sys.exit(EXIT_BAD)
+    except OpalError as exc:
+        click.echo(f"opal run: {exc.message}", err=True)
+        sys.exit(EXIT_BAD if exc.status < 500 else EXIT_FAILED)
+    except KeyError:
+        click.echo(f"opal run: das Format {fmt} ist noch nicht verfügbar", err=True)
+        sys.exit(EXIT_BAD)
+    if output is not None:
+        output.write_bytes(rendered.body)
+        click.echo(f"{output}: {result.row_count} Zeilen", err=True)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(rendered.body)
+        sys.stdout.buffer.flush()
+
+
+@click.command("check")
+@click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="definitions directory (default: the repository's reports/)")
+@click.option("--sql-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="SQL directory (default: the repository's sql/)")
+def check_command(reports_dir: Path | None, sql_dir: Path | None) -> None:
+    """Validate the whole report catalogue; list every fault and exit 1 on any."""
+    catalogue = load_catalogue(reports_dir, sql_dir)
+    problems = check_catalogue(catalogue)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"opal check: {len(problems)} Fehler in {len(catalogue)} Berichten", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(f"opal check: {len(catalogue)} Berichte in Ordnung")
+
+
+COMMANDS: list[click.Command] = [run_command, check_command]

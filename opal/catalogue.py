@@ -1,0 +1,313 @@
+"""The report catalogue: ``reports/*.toml`` + ``sql/*.sql`` as frozen definitions, and the
+start-up check that refuses a catalogue with any fault (``opal check``, ``create_app``)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import opal
+from opal.result import COLUMN_TYPES, ColumnDef
+
+KINDS = ("list", "aggregate")
+ORIENTATIONS = ("portrait", "landscape")
+#: every format name OPAL knows (renderers may still be missing while they are written)
+KNOWN_FORMATS = ("html", "pdf", "csv", "xlsx", "json")
+_CODE = re.compile(r"^R[0-9]{2}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_REPORT_KEYS = {"code", "title", "group", "roles", "formats", "kind", "orientation", "sql",
+                "sort", "help", "params", "columns", "date_range"}
+_PARAM_KEYS = {"name", "type", "label", "min", "max", "default", "choices", "labels",
+               "optional"}
+_COLUMN_KEYS = {"key", "label", "type", "decimals", "count", "compute", "suppress_with",
+                "hidden", "total"}
+
+
+class CatalogueError(RuntimeError):
+    """The catalogue has faults; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("Report catalogue has faults:\n" + "\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One declared report parameter."""
+
+    name: str
+    type: str
+    label: str
+    min: int | None = None
+    max: int | None = None
+    default: Any = None  # int, code, bool, "as_of"/"quarter_start"/"quarter_end", "latest"
+    choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # optional labels of the choices, same order
+    optional: bool = False
+    max_date: str | None = None  # date: "as_of" forbids dates after the data date
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The cross-field rule of a from/to date pair."""
+
+    from_param: str
+    to_param: str
+    max_days: int
+
+
+@dataclass(frozen=True)
+class ReportDefinition:
+    """One report: what it shows, who may run it, its parameters, columns and SQL."""
+
+    code: str
+    title: str
+    group: str
+    roles: tuple[str, ...]
+    formats: tuple[str, ...]
+    kind: str
+    orientation: str
+    sql: str  # the executable SQL (comments removed, literal colons escaped for text())
+    sql_source: str  # the file as written
+    sql_file: str
+    sort: tuple[str, ...]
+    help: str
+    params: tuple[ParamDef, ...]
+    columns: tuple[ColumnDef, ...]
+    date_range: DateRange | None = None
+
+    @property
+    def visible_columns(self) -> tuple[ColumnDef, ...]:
+        return tuple(c for c in self.columns if not c.hidden)
+
+    def param(self, name: str) -> ParamDef:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+@dataclass
+class Catalogue:
+    """All loaded definitions by code, plus the problems met while loading them."""
+
+    reports: dict[str, ReportDefinition] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def get(self, code: str) -> ReportDefinition | None:
+        return self.reports.get(code)
+
+    def __iter__(self) -> Iterator[ReportDefinition]:
+        return iter(self.reports[c] for c in sorted(self.reports))
+
+    def __len__(self) -> int:
+        return len(self.reports)
+
+
+def default_dirs() -> tuple[Path, Path]:
+    """The repository's top-level ``reports/`` and ``sql/``."""
+    root = Path(opal.__file__).resolve().parent.parent
+    return root / "reports", root / "sql"
+
+
+# --------------------------------------------------------------------------- SQL scanning
+
+
+def split_sql(sql: str) -> tuple[str, str]:
+    """Return (code only, executable SQL): comments removed; literals blanked / colon-escaped.
+
+    The first is what placeholders are searched in (Datasette's ``named_parameters``); the second
+    is handed to ``text()``, which would otherwise read ``:x`` inside a literal as a bind.
+    """
+    code: list[str] = []
+    exe: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            code.append(" ")
+            exe.append(" ")
+            i = j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            code.append(" ")
+            exe.append(" ")
+            i = j
+        elif ch in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if sql[j] == ch:
+                    if j + 1 < n and sql[j + 1] == ch:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            literal = sql[i:j + 1]
+            code.append(ch + "x" + ch)
+            exe.append(literal.replace(":", "\\:"))
+            i = j + 1
+        else:
+            code.append(ch)
+            exe.append(ch)
+            i += 1
+    return "".join(code), "".join(exe)
+
+
+_PLACEHOLDER = re.compile(r"(?<![:\w\\]):([A-Za-z_]\w*)(?!:)")
+
+
+def placeholders(sql: str) -> set[str]:
+    """The ``:name`` placeholders outside comments and literals; ``::`` casts are not ones."""
+    code, _ = split_sql(sql)
+    return set(_PLACEHOLDER.findall(code))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _tuple(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{where}: expected a list of strings")
+        return ()
+    return tuple(value)
+
+
+def _param(raw: Any, where: str, problems: list[str]) -> ParamDef | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a table")
+        return None
+    for key in sorted(set(raw) - _PARAM_KEYS - {"max"}):
+        problems.append(f"{where}: unknown key {key!r}")
+    name = str(raw.get("name", ""))
+    max_raw = raw.get("max")
+    max_date = None
+    if raw.get("type") == "date" and max_raw is not None:
+        max_date = str(max_raw)
+        max_raw = None
+    return ParamDef(
+        name=name, type=str(raw.get("type", "")), label=str(raw.get("label", name)),
+        min=raw.get("min"), max=max_raw, default=raw.get("default"),
+        choices=_tuple(raw.get("choices"), where + ".choices", problems),
+        labels=_tuple(raw.get("labels"), where + ".labels", problems),
+        optional=bool(raw.get("optional", False)), max_date=max_date)
+
+
+def _column(raw: Any, where: str, problems: list[str]) -> ColumnDef | None:
+    if not isinstance(raw, dict) or "key" not in raw:
+        problems.append(f"{where}: expected a table with a key")
+        return None
+    for key in sorted(set(raw) - _COLUMN_KEYS):
+        problems.append(f"{where}: unknown key {key!r}")
+    return ColumnDef(
+        key=str(raw["key"]), label=str(raw.get("label", raw["key"])),
+        type=str(raw.get("type", "text")), decimals=int(raw.get("decimals", 0)),
+        count=bool(raw.get("count", False)), compute=raw.get("compute"),
+        suppress_with=_tuple(raw.get("suppress_with"), where + ".suppress_with", problems),
+        hidden=bool(raw.get("hidden", False)), total=bool(raw.get("total", False)))
+
+
+def load_definition(path: Path, sql_dir: Path, problems: list[str]) -> ReportDefinition | None:
+    """Read one ``Rnn.toml`` and its SQL; append any fault to ``problems``."""
+    where = path.name
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"{where}: cannot be read: {exc}")
+        return None
+    for key in sorted(set(raw) - _REPORT_KEYS):
+        problems.append(f"{where}: unknown key {key!r}")
+    code = str(raw.get("code", ""))
+    if code != path.stem:
+        problems.append(f"{where}: code {code!r} does not match the file name")
+    for key in ("title", "group", "roles", "formats", "kind", "columns"):
+        if key not in raw:
+            problems.append(f"{where}: missing {key!r}")
+    sql_file = str(raw.get("sql", f"{code}.sql"))
+    sql_path = sql_dir / sql_file
+    if Path(sql_file).name != sql_file:
+        problems.append(f"{where}: sql must be a file name in sql/")
+        sql_text = ""
+    else:
+        try:
+            sql_text = sql_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{where}: SQL file {sql_file} cannot be read: "
+                            f"{exc.__class__.__name__}")
+            sql_text = ""
+    params = [_param(p, f"{where} params[{i}]", problems)
+              for i, p in enumerate(raw.get("params", []))]
+    columns = [_column(c, f"{where} columns[{i}]", problems)
+               for i, c in enumerate(raw.get("columns", []))]
+    rng = raw.get("date_range")
+    date_range = None
+    if isinstance(rng, dict):
+        date_range = DateRange(str(rng.get("from", "")), str(rng.get("to", "")),
+                               int(rng.get("max_days", 0)))
+    elif rng is not None:
+        problems.append(f"{where}: date_range must be a table")
+    return ReportDefinition(
+        code=code, title=str(raw.get("title", "")), group=str(raw.get("group", "")),
+        roles=_tuple(raw.get("roles"), f"{where} roles", problems),
+        formats=_tuple(raw.get("formats"), f"{where} formats", problems),
+        kind=str(raw.get("kind", "")), orientation=str(raw.get("orientation", "portrait")),
+        sql=split_sql(sql_text)[1], sql_source=sql_text, sql_file=sql_file,
+        sort=_tuple(raw.get("sort"), f"{where} sort", problems), help=str(raw.get("help", "")),
+        params=tuple(p for p in params if p is not None),
+        columns=tuple(c for c in columns if c is not None), date_range=date_range)
+
+
+def load_catalogue(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:
+    """Load every definition; faults met on the way land in ``Catalogue.problems``."""
+    default_reports, default_sql = default_dirs()
+    reports_dir = reports_dir or default_reports
+    sql_dir = sql_dir or default_sql
+    cat = Catalogue()
+    if not reports_dir.is_dir():
+        cat.problems.append(f"{reports_dir}: no reports directory")
+        return cat
+    for path in sorted(reports_dir.glob("*.toml")):
+        defn = load_definition(path, sql_dir, cat.problems)
+        if defn is None:
+            continue
+        if defn.code in cat.reports:
+            cat.problems.append(f"{path.name}: code {defn.code} defined twice")
+        cat.reports[defn.code] = defn
+    return cat
+
+
+def check_catalogue(catalogue: Catalogue) -> list[str]:
+    """Return every fault of ``catalogue`` (load faults, definitions, SQL on an empty DB)."""
+    from opal.catalogue_check import check_definition, run_on_empty
+
+    problems = list(catalogue.problems)
+    faulty: set[str] = set()
+    for defn in catalogue:
+        found = check_definition(defn)
+        if found:
+            faulty.add(defn.code)
+        problems.extend(found)
+    problems.extend(run_on_empty(catalogue, skip=faulty))
+    return problems
+
+
+def load_and_check(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:
+    """Load the catalogue and raise CatalogueError listing every fault; the portal's gate."""
+    catalogue = load_catalogue(reports_dir, sql_dir)
+    problems = check_catalogue(catalogue)
+    if problems:
+        raise CatalogueError(problems)
+    return catalogue
+
+
+__all__ = ["COLUMN_TYPES", "Catalogue", "CatalogueError", "DateRange", "ParamDef",
+           "ReportDefinition", "check_catalogue", "load_and_check", "load_catalogue",
+           "placeholders"]

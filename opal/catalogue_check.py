@@ -1,0 +1,213 @@
+"""The catalogue's consistency rules, and a dry run of every report on an empty generation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection, create_engine, insert, text
+from sqlalchemy.pool import StaticPool
+
+from opal import dates
+from opal.appdb.schema import ROLES
+from opal.catalogue import _CODE, _NAME, KINDS, KNOWN_FORMATS, ORIENTATIONS, Catalogue
+from opal.catalogue import ReportDefinition as Defn
+from opal.compute import ComputeError, parse
+from opal.errors import ParameterError
+from opal.params import CONTROL_ARGS, DATE_DEFAULTS, PARAM_TYPES, RESERVED, parse_params
+from opal.result import COLUMN_TYPES
+
+#: roles that may be granted a report: admin never sees case data
+REPORT_ROLES = tuple(r for r in ROLES if r != "admin")
+#: the data date of the empty generation every report is dry-run against
+CHECK_AS_OF = date(2026, 11, 23)
+LIST_LEAD = ("customer_no", "name", "case_manager")
+
+
+def check_definition(d: Defn) -> list[str]:
+    """Every static fault of one definition, each prefixed with its code."""
+    out: list[str] = []
+    if not _CODE.match(d.code):
+        out.append(f"code {d.code!r} is not Rnn")
+    if not d.title:
+        out.append("title is empty")
+    if d.kind not in KINDS:
+        out.append(f"kind {d.kind!r} is not one of {', '.join(KINDS)}")
+    if d.orientation not in ORIENTATIONS:
+        out.append(f"orientation {d.orientation!r} is not portrait or landscape")
+    if not d.roles:
+        out.append("no roles: nobody could run it")
+    for role in d.roles:
+        if role not in REPORT_ROLES:
+            out.append(f"role {role!r} does not exist or may not see case data")
+    if d.kind == "list" and "controlling" in d.roles:
+        out.append("controlling may not run a person list")
+    if not d.formats:
+        out.append("no formats")
+    for fmt in d.formats:
+        if fmt not in KNOWN_FORMATS:
+            out.append(f"format {fmt!r} is not registered")
+    out.extend(_check_params(d))
+    out.extend(_check_columns(d))
+    out.extend(_check_placeholders(d))
+    return [f"{d.code}: {p}" for p in out]
+
+
+def _check_params(d: Defn) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for p in d.params:
+        where = f"parameter {p.name!r}"
+        if not _NAME.match(p.name) or p.name in CONTROL_ARGS or p.name == "format":
+            out.append(f"{where}: invalid or reserved name")
+        if p.name in seen:
+            out.append(f"{where}: declared twice")
+        seen.add(p.name)
+        if p.type not in PARAM_TYPES:
+            out.append(f"{where}: type {p.type!r} is not one of {', '.join(PARAM_TYPES)}")
+            continue
+        if p.type != "int" and (p.min is not None or p.max is not None):
+            out.append(f"{where}: min/max only for int")
+        if p.type == "int":
+            if not isinstance(p.min, int) or not isinstance(p.max, int) or p.min > p.max:
+                out.append(f"{where}: int needs integer min <= max")
+            elif p.default is not None and (type(p.default) is not int
+                                            or not p.min <= p.default <= p.max):
+                out.append(f"{where}: default {p.default!r} outside {p.min}..{p.max}")
+        elif p.type == "code":
+            if not p.choices:
+                out.append(f"{where}: code needs choices")
+            if p.default is not None and p.default not in p.choices:
+                out.append(f"{where}: default {p.default!r} is not a choice")
+            if p.labels and len(p.labels) != len(p.choices):
+                out.append(f"{where}: labels and choices differ in length")
+        elif p.type == "date":
+            if p.default is not None and p.default not in DATE_DEFAULTS:
+                out.append(f"{where}: default must be one of {', '.join(DATE_DEFAULTS)}")
+            if p.max_date not in (None, "as_of"):
+                out.append(f"{where}: max must be \"as_of\"")
+        elif p.type == "month" and p.default not in (None, "latest"):
+            out.append(f"{where}: default must be \"latest\"")
+        elif p.type == "bool" and p.default is not None and not isinstance(p.default, bool):
+            out.append(f"{where}: default must be true or false")
+    rng = d.date_range
+    if rng is not None:
+        types = {p.name: p.type for p in d.params}
+        for name in (rng.from_param, rng.to_param):
+            if types.get(name) != "date":
+                out.append(f"date_range: {name!r} is not a date parameter")
+        if rng.max_days < 0:
+            out.append("date_range: max_days must not be negative")
+    return out
+
+
+def _check_columns(d: Defn) -> list[str]:
+    out: list[str] = []
+    keys = [c.key for c in d.columns]
+    plain = {c.key for c in d.columns if not c.compute}
+    visible = [c.key for c in d.columns if not c.hidden]
+    for key in sorted({k for k in keys if keys.count(k) > 1}):
+        out.append(f"column {key!r} declared twice")
+    if not visible:
+        out.append("no visible column")
+    if d.kind == "list" and tuple(visible[:3]) != LIST_LEAD:
+        out.append("a person list starts with customer_no, name, case_manager")
+    earlier: set[str] = set()
+    for c in d.columns:
+        where = f"column {c.key!r}"
+        if not _NAME.match(c.key):
+            out.append(f"{where}: invalid key")
+        if c.type not in COLUMN_TYPES:
+            out.append(f"{where}: type {c.type!r} is not one of {', '.join(COLUMN_TYPES)}")
+        if not 0 <= c.decimals <= 6 or (c.decimals and c.type != "decimal"):
+            out.append(f"{where}: decimals 0..6, only for decimal columns")
+        if c.count and c.type != "int":
+            out.append(f"{where}: a count column must be int")
+        if c.total and not c.numeric:
+            out.append(f"{where}: total only for numeric columns")
+        if c.compute is not None:
+            if c.type not in ("int", "decimal"):
+                out.append(f"{where}: a computed column must be int or decimal")
+            try:
+                names = parse(str(c.compute)).names
+            except ComputeError as exc:
+                out.append(f"{where}: compute {c.compute!r}: {exc}")
+            else:
+                for name in sorted(names - plain - earlier):
+                    out.append(f"{where}: compute reads unknown column {name!r}")
+        for other in c.suppress_with:
+            if other not in keys:
+                out.append(f"{where}: suppress_with names unknown column {other!r}")
+        earlier.add(c.key)
+    for key in d.sort:
+        if key not in visible:
+            out.append(f"sort column {key!r} is not a visible column")
+    return out
+
+
+def _check_placeholders(d: Defn) -> list[str]:
+    from opal.catalogue import placeholders
+
+    if not d.sql_source.strip():
+        return ["SQL is empty"]
+    used = placeholders(d.sql_source)
+    declared = {p.name for p in d.params}
+    out = [f"SQL placeholder :{n} is neither declared nor reserved"
+           for n in sorted(used - declared - set(RESERVED))]
+    out += [f"parameter {n!r} is never used in the SQL" for n in sorted(declared - used)]
+    return out
+
+
+def run_on_empty(catalogue: Catalogue, skip: set[str] | frozenset[str] = frozenset()
+                 ) -> list[str]:
+    """Run every report (but ``skip``, already faulty) with its defaults on an empty
+    generation; name each one that fails."""
+    from opal.casedb.schema import d_meta, d_month, metadata
+
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    out: list[str] = []
+    with engine.connect() as conn:
+        metadata.create_all(conn)
+        conn.execute(insert(d_meta).values(
+            as_of=CHECK_AS_OF, as_of_day=dates.day(CHECK_AS_OF),
+            exported_at="2026-11-24T01:30:00Z", source="check", format_version=1,
+            built_at=datetime(2026, 11, 24, 2, 0, tzinfo=UTC).isoformat()))
+        months = range(dates.month_idx(1900, 1), dates.month_of(CHECK_AS_OF) + 1)
+        conn.execute(insert(d_month), [
+            {"month_idx": m, "month": dates.month_key(m),
+             "first_day": dates.day(dates.month_first(m)),
+             "last_day": dates.day(dates.month_last(m)), "last_date": dates.month_last(m)}
+            for m in months])
+        for d in catalogue:
+            if d.code in skip:
+                continue
+            out.extend(f"{d.code}: {p}" for p in _dry_run(conn, d))
+    engine.dispose()
+    return out
+
+
+def _dry_run(conn: Connection, d: Defn) -> list[str]:
+    try:
+        parsed = parse_params(d, {}, CHECK_AS_OF)
+    except ParameterError as exc:
+        return [f"default parameters are invalid: {exc.errors}"]
+    if not d.sql_source.strip():
+        return []
+    out: list[str] = []
+    scopes = [{"_viewer": "S:CHECK", "_staff_id": "CHECK", "_team_id": "", "_county": 0},
+              {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}]
+    needed = [c.key for c in d.columns if not c.compute]
+    for scope in scopes:
+        binds = {**parsed.bind, **scope, "_as_of": dates.day(CHECK_AS_OF)}
+        try:
+            result = conn.execute(text(d.sql), binds)
+            keys = list(result.keys())
+            result.fetchall()
+        except Exception as exc:  # report each failing SQL, keep checking the rest
+            first = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+            out.append(f"SQL fails on an empty generation: {first}")
+            break
+        missing = [k for k in needed if k not in keys]
+        if missing:
+            out.append(f"SQL does not return column(s) {', '.join(missing)}")
+            break
+    return out

@@ -1,0 +1,269 @@
+"""``run_report``: the one path every format and client takes, in the order reports.md fixes:
+report exists -> access -> parameters -> execute -> coerce -> compute -> suppress -> sort ->
+row cap -> audit -> Result."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from config import Config
+from opal import dates
+from opal.access import Actor, can_run, linkage, scope_for
+from opal.audit import record
+from opal.catalogue import Catalogue, ReportDefinition
+from opal.clock import Clock, system_clock
+from opal.compute import parse, round_half_up, to_fraction
+from opal.errors import (
+    AccessDenied,
+    ExportTooLarge,
+    OpalError,
+    ParameterError,
+    QueryFailed,
+    ReportNotFound,
+)
+from opal.params import parse_params
+from opal.result import SUPPRESSED, ColumnDef, Result
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Actor", "EngineContext", "NoData", "run_report"]
+
+
+class NoData(OpalError):
+    """No live generation yet: nothing can be reported."""
+
+    status = 503
+    default_message = "Es sind noch keine Daten eingespielt. Bitte versuchen Sie es später."
+
+
+@dataclass
+class EngineContext:
+    """Everything a run needs; build it once per app or CLI call."""
+
+    config: Config
+    case_engine: Engine
+    app_engine: Engine
+    catalogue: Catalogue
+    clock: Clock = system_clock
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, config: Config, *, catalogue: Catalogue | None = None,
+              clock: Clock = system_clock) -> EngineContext:
+        """Engines from ``config``; the checked default catalogue unless one is given."""
+        from opal.catalogue import load_and_check
+        from opal.db import app_engine, case_engine
+
+        return cls(config, case_engine(config), app_engine(config),
+                   catalogue if catalogue is not None else load_and_check(), clock)
+
+
+@dataclass
+class _Run:
+    """The audit fields one run accumulates."""
+
+    ctx: EngineContext
+    actor: Actor
+    code: str
+    args: Mapping[str, str]
+    fmt: str
+    client: str
+    started: float = field(default_factory=time.monotonic)
+    as_of: date | None = None
+
+    def audit(self, outcome: str, *, rows: int | None = None, message: str | None = None) -> None:
+        record(self.ctx.app_engine, clock=self.ctx.clock, username=self.actor.username,
+               role=self.actor.role, report=self.code, params=self.args, format=self.fmt,
+               row_count=rows, outcome=outcome,
+               duration_ms=int((time.monotonic() - self.started) * 1000),
+               data_as_of=self.as_of.isoformat() if self.as_of else None, message=message,
+               client=self.client)
+
+
+def run_report(ctx: EngineContext, code: str, actor: Actor, args: Mapping[str, str], fmt: str,
+               *, client: str = "cli", paged: bool = False) -> Result:
+    """Run report ``code`` for ``actor``; raise an OpalError (already audited) on any failure."""
+    run = _Run(ctx, actor, str(code)[:10], args, str(fmt)[:10], client)
+    defn = ctx.catalogue.get(code) if isinstance(code, str) else None
+    if defn is None:
+        run.audit("invalid", message="unbekannter Bericht")
+        raise ReportNotFound()
+    if not can_run(actor, defn):
+        run.audit("denied", message="Rolle nicht berechtigt")
+        raise AccessDenied()
+    try:
+        return _execute(run, defn, paged)
+    except AccessDenied:
+        run.audit("denied", message="Zuordnung fehlt in den aktuellen Daten")
+        raise
+    except ParameterError as exc:
+        run.audit("invalid", message="Parameter: " + ", ".join(sorted(exc.errors))[:400])
+        raise
+    except ExportTooLarge as exc:
+        run.audit("invalid", rows=exc.rows, message="Exportgrenze überschritten")
+        raise
+    except NoData:
+        run.audit("error", message="keine Daten")
+        raise
+    except Exception as exc:  # anything else: an incident, never shown in detail
+        timeout = _is_timeout(exc)
+        failure = QueryFailed(timeout=timeout)
+        log.exception("report %s failed (incident %s)", run.code, failure.incident_id)
+        run.audit("error", message=("Zeitlimit" if timeout else "Fehler")
+                  + f" (Vorgang {failure.incident_id}, {exc.__class__.__name__})")
+        raise failure from exc
+
+
+def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
+    ctx = run.ctx
+    if run.fmt not in defn.formats:
+        raise ParameterError({"format": "Dieses Format gibt es für diesen Bericht nicht: "
+                                        + ", ".join(defn.formats) + "."})
+    db_started = time.monotonic()
+    with ctx.case_engine.connect() as conn, conn.begin():
+        cancel = _limit_time(conn, ctx.config.statement_timeout_ms)
+        try:
+            meta = conn.execute(text("SELECT as_of_day FROM d_meta")).first()
+            if meta is None:
+                raise NoData()
+            run.as_of = dates.from_day(int(meta[0]))
+            link = linkage(conn, run.actor)
+            scope = scope_for(run.actor, link.live)
+            db_time = time.monotonic() - db_started
+            parsed = parse_params(defn, run.args, run.as_of, allow_sort=run.client != "cli",
+                                  paged=paged)
+            binds = {**parsed.bind, **scope, "_as_of": dates.day(run.as_of)}
+            db_started = time.monotonic()
+            result = conn.execute(text(defn.sql), binds)
+            raw_rows = [dict(r) for r in result.mappings()]
+            db_time += time.monotonic() - db_started
+        finally:
+            cancel()
+    rows, suppressed = shape_rows(defn, raw_rows, run.actor.role == "controlling")
+    if parsed.sort:
+        rows = sort_rows(rows, parsed.sort, parsed.desc, defn.visible_columns[0].key)
+    limit = ctx.config.export_max_rows
+    if run.fmt != "html" and len(rows) > limit:
+        raise ExportTooLarge(len(rows), limit)
+    run.audit("ok", rows=len(rows))
+    total = time.monotonic() - run.started
+    extra: dict[str, Any] = {"timing": {"db_s": db_time, "total_s": total}}
+    if paged:
+        extra["page"] = parsed.page or 1
+    return Result(
+        code=defn.code, title=defn.title, kind=defn.kind, orientation=defn.orientation,
+        params=parsed.display, columns=defn.visible_columns, rows=rows, as_of=run.as_of,
+        generated_at=ctx.clock(), suppressed_cells=suppressed, sort=parsed.sort,
+        desc=parsed.desc, unit=link.unit, username=run.actor.username, extra=extra)
+
+
+def _limit_time(conn: Connection, timeout_ms: int) -> Callable[[], None]:
+    """Put a time limit on the statements of this transaction; return the undo."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
+        return lambda: None
+    raw: Any = conn.connection.dbapi_connection
+    deadline = time.monotonic() + timeout_ms / 1000
+
+    def handler() -> int:
+        return 1 if time.monotonic() > deadline else 0
+
+    raw.set_progress_handler(handler, 10_000)
+    return lambda: raw.set_progress_handler(None, 0)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    name = orig.__class__.__name__ if orig is not None else ""
+    return name == "QueryCanceled" or (name == "OperationalError" and "interrupt" in str(orig))
+
+
+def coerce(col: ColumnDef, value: Any) -> Any:
+    """Turn a driver value into the column's Python type (SQLite gives dates as str, bools as
+    int)."""
+    if value is None:
+        return None
+    kind = col.type
+    if kind == "text":
+        return value if isinstance(value, str) else str(value)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(int(value))
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, int):
+            return dates.from_day(value)
+        return date.fromisoformat(str(value)[:10])
+    return round_half_up(to_fraction(value) or Fraction(0), col.decimals)
+
+
+def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]],
+               suppress: bool) -> tuple[list[dict[str, Any]], int]:
+    """Coerce, compute, drop hidden columns and (for controlling) suppress small counts."""
+    visible = defn.visible_columns
+    computed = [(c, parse(c.compute)) for c in defn.columns if c.compute]
+    numeric = [c for c in defn.columns if not c.compute and c.type in ("int", "decimal", "bool")]
+    out: list[dict[str, Any]] = []
+    suppressed = 0
+    for raw in raw_rows:
+        row = {c.key: coerce(c, raw.get(c.key)) for c in defn.columns if not c.compute}
+        env: dict[str, Fraction | None] = {c.key: to_fraction(raw.get(c.key)) for c in numeric}
+        for col, expr in computed:
+            value = expr.evaluate(env)
+            env[col.key] = value
+            row[col.key] = None if value is None else _computed(col, value)
+        shown = {c.key: row[c.key] for c in visible}
+        if suppress:
+            suppressed += _suppress(defn, shown)
+        out.append(shown)
+    return out, suppressed
+
+
+def _computed(col: ColumnDef, value: Fraction) -> int | Decimal:
+    rounded = round_half_up(value, col.decimals if col.type == "decimal" else 0)
+    return int(rounded) if col.type == "int" else rounded
+
+
+def _suppress(defn: ReportDefinition, row: dict[str, Any]) -> int:
+    """Replace visible counts of 1 or 2 and what is derived from them by SUPPRESSED."""
+    visible = defn.visible_columns
+    hit = {c.key for c in visible if c.count and row[c.key] in (1, 2)
+           and not isinstance(row[c.key], bool)}
+    changed = bool(hit)
+    while changed:
+        changed = False
+        for c in visible:
+            if c.key in hit:
+                continue
+            reads = set(c.suppress_with) | (parse(c.compute).names if c.compute else set())
+            if reads & hit:
+                hit.add(c.key)
+                changed = True
+    for key in hit:
+        row[key] = SUPPRESSED
+    return len(hit)
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, desc: bool,
+              first_key: str) -> list[dict[str, Any]]:
+    """Stable sort by ``key``; None and SUPPRESSED last either way; a Gesamt row stays last."""
+    body = [r for r in rows if r.get(first_key) != "Gesamt"]
+    tail = [r for r in rows if r.get(first_key) == "Gesamt"]
+    present = [r for r in body if r[key] is not None and r[key] is not SUPPRESSED]
+    missing = [r for r in body if r[key] is None or r[key] is SUPPRESSED]
+    present.sort(key=lambda r: r[key], reverse=desc)
+    return present + missing + tail

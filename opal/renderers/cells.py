@@ -1,0 +1,82 @@
+"""German cell formatting shared by CSV, XLSX, PDF and HTML, and spreadsheet formula safety."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from opal.result import SUPPRESSED, ColumnDef, ParamValue
+
+#: a text cell starting with one of these is read as a formula by spreadsheet programs
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+SUPPRESSED_MARK = "*"
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def safe_text(value: str) -> str:
+    """Prefix ``'`` to a text that a spreadsheet would run as a formula (ASVS 5.0 1.2.10)."""
+    if value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def format_number(value: int | Decimal, *, thousands: bool = False) -> str:
+    """German number: decimal comma, ``.`` thousands separator when asked (HTML, PDF)."""
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a number")
+    text = f"{value:,}" if thousands else str(value)
+    if isinstance(value, Decimal):
+        text = f"{value:,f}" if thousands else f"{value:f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def format_date(value: date) -> str:
+    """``TT.MM.JJJJ``."""
+    return value.strftime("%d.%m.%Y")
+
+
+def format_datetime(value: datetime) -> str:
+    """``TT.MM.JJJJ HH:MM:SS UTC``: when an output was made."""
+    return value.astimezone(UTC).strftime("%d.%m.%Y %H:%M:%S UTC")
+
+
+def format_bool(value: bool) -> str:
+    return "ja" if value else "nein"
+
+
+def format_value(value: Any, *, thousands: bool = False) -> str:
+    """Any cell value as German text; SUPPRESSED is ``*``, None is empty. No neutralisation."""
+    if value is SUPPRESSED:
+        return SUPPRESSED_MARK
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return format_bool(value)
+    if isinstance(value, (int, Decimal)):
+        return format_number(value, thousands=thousands)
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_date(value)
+    return str(value)
+
+
+def format_cell(col: ColumnDef, value: Any, *, thousands: bool = False,
+                spreadsheet: bool = False) -> str:
+    """A cell as text; ``spreadsheet`` neutralises formula triggers in text cells."""
+    text = format_value(value, thousands=thousands)
+    if spreadsheet and isinstance(value, str):
+        return safe_text(text)
+    return text
+
+
+def format_param(param: ParamValue) -> str:
+    """A parameter's display value: dates TT.MM.JJJJ, ja/nein, ``alle`` when left empty."""
+    value = param.value
+    if value is None:
+        return "alle"
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return format_date(date.fromisoformat(value))
+    return format_value(value)

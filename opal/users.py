@@ -1,0 +1,168 @@
+"""The user store: accounts, roles and their linkage, argon2id password hashes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine, delete, insert, select, update
+
+from opal.access import Actor
+from opal.appdb.schema import ROLES, user_sessions, users
+from opal.clock import Clock, system_clock
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_LINK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_PASSWORD = 1024
+MIN_PASSWORD = 12
+_HASHER = PasswordHasher()  # argon2id with the library's current defaults
+#: verified against for unknown users, so a login takes as long either way
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+class UserError(ValueError):
+    """A user operation was asked with invalid values."""
+
+
+@dataclass(frozen=True)
+class User:
+    """One account as stored (without its hash)."""
+
+    id: int
+    username: str
+    role: str | None
+    staff_id: str | None
+    team_id: str | None
+    active: bool
+
+    def actor(self) -> Actor:
+        """The Actor reports run as; a disabled account has no role."""
+        return Actor(self.username, self.role if self.active else None, self.staff_id,
+                     self.team_id)
+
+
+def generate_password() -> str:
+    """A strong random password (about 144 bits), printed once."""
+    return secrets.token_urlsafe(18)
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def _check(username: str, role: str | None, staff_id: str | None, team_id: str | None) -> None:
+    if not _USERNAME.match(username):
+        raise UserError("Benutzername: 1–64 Zeichen aus A–Z, a–z, 0–9, . _ @ -")
+    if role is not None and role not in ROLES:
+        raise UserError(f"Rolle {role!r} gibt es nicht: {', '.join(ROLES)}")
+    if role == "case_manager" and not staff_id:
+        raise UserError("case_manager braucht --staff-id")
+    if role == "team_lead" and not team_id:
+        raise UserError("team_lead braucht --team-id")
+    if staff_id and role != "case_manager":
+        raise UserError("--staff-id gilt nur für case_manager")
+    if team_id and role != "team_lead":
+        raise UserError("--team-id gilt nur für team_lead")
+    for value in (staff_id, team_id):
+        if value and not _LINK_ID.match(value):
+            raise UserError(f"ungültige Kennung {value[:64]!r}")
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise UserError(f"Passwort: {MIN_PASSWORD} bis {MAX_PASSWORD} Zeichen")
+
+
+def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: str | None = None,
+                team_id: str | None = None, password: str | None = None,
+                clock: Clock = system_clock) -> bool:
+    """Create or update a user (active again); keep the password unless one is given.
+
+    Return True when the user was created. A changed role ends the user's sessions.
+    """
+    _check(username, role, staff_id, team_id)
+    if password is not None:
+        _check_password(password)
+    now = clock().astimezone(UTC).replace(tzinfo=None)
+    values = {"role": role, "staff_id": staff_id or None, "team_id": team_id or None,
+              "active": True, "updated_at": now}
+    if password is not None:
+        values["password_hash"] = hash_password(password)
+    with engine.begin() as conn:
+        row = conn.execute(select(users.c.id, users.c.role, users.c.staff_id, users.c.team_id)
+                           .where(users.c.username == username)).first()
+        if row is None:
+            conn.execute(insert(users).values(username=username, created_at=now, **values))
+            return True
+        conn.execute(update(users).where(users.c.id == row.id).values(**values))
+        if (row.role, row.staff_id, row.team_id) != (role, staff_id or None, team_id or None) \
+                or password is not None:
+            conn.execute(delete(user_sessions).where(user_sessions.c.user_id == row.id))
+        return False
+
+
+def disable_user(engine: Engine, username: str, *, clock: Clock = system_clock) -> bool:
+    """Disable a user and end every session; return False when there is no such user."""
+    now = clock().astimezone(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+        if row is None:
+            return False
+        conn.execute(update(users).where(users.c.id == row.id)
+                     .values(active=False, updated_at=now))
+        conn.execute(delete(user_sessions).where(user_sessions.c.user_id == row.id))
+        return True
+
+
+def _user(row: object) -> User:
+    r = row._mapping  # type: ignore[attr-defined]
+    return User(r["id"], r["username"], r["role"], r["staff_id"], r["team_id"], bool(r["active"]))
+
+
+def get_user(engine: Engine, username: str) -> User | None:
+    """The stored user named ``username`` (active or not), or None."""
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        return None
+    cols = [users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
+            users.c.active]
+    with engine.connect() as conn:
+        row = conn.execute(select(*cols).where(users.c.username == username)).first()
+    return None if row is None else _user(row)
+
+
+def get_user_by_id(engine: Engine, user_id: int) -> User | None:
+    """The stored user with ``user_id``, or None (the portal's session loader)."""
+    cols = [users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
+            users.c.active]
+    with engine.connect() as conn:
+        row = conn.execute(select(*cols).where(users.c.id == user_id)).first()
+    return None if row is None else _user(row)
+
+
+def verify_login(engine: Engine, username: str, password: str) -> User | None:
+    """The active user when ``password`` matches, else None (same work for unknown names)."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        return None
+    stored: str | None = None
+    user = None
+    if isinstance(username, str) and _USERNAME.match(username):
+        with engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is not None:
+            user = _user(row)
+            stored = row._mapping["password_hash"]
+    try:
+        _HASHER.verify(stored or _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None or stored is None or not user.active:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        with engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == user.id)
+                         .values(password_hash=hash_password(password)))
+    return user

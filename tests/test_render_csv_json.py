@@ -1,0 +1,153 @@
+"""CSV and JSON: exact bytes for hostile names, German cells, formula neutralisation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from opal.query import run_report
+from opal.renderers import get_renderer
+from opal.renderers.cells import format_cell, format_number, format_value, safe_text
+from opal.result import SUPPRESSED, ColumnDef, ParamValue, Result
+from tests.fixtures.engine import EngineWorld
+
+EXPECTED_R91_CSV = (
+    "\ufeffBericht;R91 Testliste: Kunden ohne Kontakt\r\n"
+    "Einheit;Fallbestand Frau Eins (S1)\r\n"
+    "Tage ohne Kontakt;1\r\n"
+    "Profilgruppe;alle\r\n"
+    "Datenstand;23.11.2026\r\n"
+    "Erstellt;24.11.2026 06:12:03 UTC\r\n"
+    "\r\n"
+    "Kundennummer;Name;Fallmanager/in;Profilgruppe;Letzter Kontakt;Tage seit Kontakt;U25\r\n"
+    "K003;'-Minus, Carla;Frau Eins;;;;ja\r\n"
+    "K006;'\tTab, Emil;Frau Eins;B;19.10.2025;400;ja\r\n"
+    "K002;'+Plus, Bernd;Frau Eins;B;15.08.2026;100;nein\r\n"
+    'K010;"Quote ""Q""; Semi, Jörg Müßig-Äpfel";Frau Eins;C;24.10.2026;30;nein\r\n'
+    "K009;'\uff1dVoll\uff1bBreit, Fritz;Frau Eins;A;03.11.2026;20;nein\r\n"
+    "K001;'=Summe(A1), Anna;Frau Eins;A;13.11.2026;10;nein\r\n"
+    "K004;'@At, Dora;Frau Eins;C;18.11.2026;5;ja\r\n"
+).encode()
+
+EXPECTED_R92_CSV = (
+    "\ufeffBericht;R92 Testaggregat: Kontaktdichte je Dienststelle\r\n"
+    "Einheit;Gesamter Kreis\r\n"
+    "Zeitraum (Tage);90\r\n"
+    "Datenstand;23.11.2026\r\n"
+    "Erstellt;24.11.2026 06:12:03 UTC\r\n"
+    "\r\n"
+    "Dienststelle;eLb;mit Kontakt;Kontaktquote (%);Mittlere Tage seit Kontakt;Kosten (EUR)\r\n"
+    "Nord;5;3;60,0;40,0;1,83\r\n"
+    "Ost;0;0;;;0,00\r\n"
+    "Süd;*;*;*;102,5;*\r\n"
+    "West;*;0;*;400,0;0,19\r\n"
+    "Gesamt;8;4;50,0;109,3;2,86\r\n"
+).encode()
+
+
+def test_csv_list_exact_bytes(engine_world: EngineWorld) -> None:
+    r = run_report(engine_world.ctx, "R91", engine_world.actor("cm1"), {"n_days": "1"}, "csv")
+    out = get_renderer("csv").render(r)
+    assert out.body == EXPECTED_R91_CSV
+    assert out.mimetype == "text/csv; charset=utf-8"
+    assert out.filename == "OPAL_R91_2026-11-23_20261124T061203Z.csv"
+
+
+def test_csv_aggregate_suppressed_exact_bytes(engine_world: EngineWorld) -> None:
+    r = run_report(engine_world.ctx, "R92", engine_world.actor("ctrl"), {}, "csv")
+    assert get_renderer("csv").render(r).body == EXPECTED_R92_CSV
+
+
+EXPECTED_R92_JSON = {
+    "report": "R92", "title": "Testaggregat: Kontaktdichte je Dienststelle",
+    "params": {"days": 90}, "as_of": "2026-11-23", "generated_at": "2026-11-24T06:12:03Z",
+    "columns": [{"key": "office", "label": "Dienststelle"}, {"key": "elb", "label": "eLb"},
+                {"key": "with_contact", "label": "mit Kontakt"},
+                {"key": "contact_rate", "label": "Kontaktquote (%)"},
+                {"key": "avg_days", "label": "Mittlere Tage seit Kontakt"},
+                {"key": "cost", "label": "Kosten (EUR)"}],
+    "rows": [
+        {"office": "Nord", "elb": 5, "with_contact": 3, "contact_rate": 60.0, "avg_days": 40.0,
+         "cost": 1.83},
+        {"office": "Ost", "elb": 0, "with_contact": 0, "contact_rate": None, "avg_days": None,
+         "cost": 0.0},
+        {"office": "Süd", "elb": None, "with_contact": None, "contact_rate": None,
+         "avg_days": 102.5, "cost": None},
+        {"office": "West", "elb": None, "with_contact": 0, "contact_rate": None,
+         "avg_days": 400.0, "cost": 0.19},
+        {"office": "Gesamt", "elb": 8, "with_contact": 4, "contact_rate": 50.0,
+         "avg_days": 109.3, "cost": 2.86}],
+    "row_count": 5, "suppressed_cells": 6,
+}
+
+
+def test_json_shape_exact(engine_world: EngineWorld) -> None:
+    r = run_report(engine_world.ctx, "R92", engine_world.actor("ctrl"), {}, "json")
+    out = get_renderer("json").render(r)
+    assert out.mimetype == "application/json"
+    text = out.body.decode("utf-8")
+    assert json.loads(text) == EXPECTED_R92_JSON
+    assert list(json.loads(text)) == list(EXPECTED_R92_JSON)  # key order
+    # decimals keep their places; no float formatting anywhere
+    assert '"contact_rate": 60.0, "avg_days": 40.0, "cost": 1.83}' in text
+    assert '"cost": 0.00}' in text
+    assert text.endswith("}\n")
+
+
+def test_json_list_values_unchanged(engine_world: EngineWorld) -> None:
+    r = run_report(engine_world.ctx, "R91", engine_world.actor("cm1"), {"n_days": "1"}, "json")
+    doc = json.loads(get_renderer("json").render(r).body)
+    assert doc["params"] == {"n_days": 1, "profile_group": None}
+    assert doc["rows"][1] == {"customer_no": "K006", "name": "\tTab, Emil",
+                              "case_manager": "Frau Eins", "profile_group": "B",
+                              "last_contact": "2025-10-19", "days_since_contact": 400,
+                              "u25": True}
+    assert doc["rows"][0]["last_contact"] is None
+    assert [row["name"] for row in doc["rows"]][-2:] == ["=Summe(A1), Anna", "@At, Dora"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("=1+2", "'=1+2"), ("+49 30", "'+49 30"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("\nx", "'\nx"), ("\uff1dx", "'\uff1dx"),
+    ("\uff0bx", "'\uff0bx"), ("\uff0dx", "'\uff0dx"), ("\uff20x", "'\uff20x"),
+    ("Müller", "Müller"), ("a=b", "a=b"), ("", ""), (" =x", " =x"), ("'=x", "'=x"),
+])
+def test_safe_text(text: str, expected: str) -> None:
+    assert safe_text(text) == expected
+
+
+@pytest.mark.parametrize("value,thousands,expected", [
+    (0, False, "0"), (1234567, False, "1234567"), (1234567, True, "1.234.567"),
+    (-1234, True, "-1.234"), (Decimal("1234.50"), False, "1234,50"),
+    (Decimal("1234.50"), True, "1.234,50"), (Decimal("-0.5"), True, "-0,5"),
+    (Decimal("12.0"), False, "12,0"),
+])
+def test_format_number(value: int | Decimal, thousands: bool, expected: str) -> None:
+    assert format_number(value, thousands=thousands) == expected
+
+
+def test_format_values() -> None:
+    assert format_value(SUPPRESSED) == "*"
+    assert format_value(None) == ""
+    assert format_value(True) == "ja" and format_value(False) == "nein"
+    assert format_value(date(2026, 1, 2)) == "02.01.2026"
+    num = ColumnDef("n", "N", "int")
+    txt = ColumnDef("t", "T")
+    assert format_cell(num, -5, spreadsheet=True) == "-5"  # numbers stay numbers
+    assert format_cell(txt, "-5", spreadsheet=True) == "'-5"
+    assert format_cell(txt, "-5") == "-5"
+
+
+def test_csv_quotes_and_params() -> None:
+    r = Result(code="R99", title='Titel; mit "Quote"', kind="aggregate", orientation="portrait",
+               params=(ParamValue("d", "Datum", "2026-07-01"), ParamValue("b", "Nur U25", True)),
+               columns=(ColumnDef("t", "Text"), ColumnDef("v", "Wert", "decimal", decimals=2)),
+               rows=[{"t": "a\r\nb", "v": Decimal("-1.50")}], as_of=date(2026, 11, 23),
+               generated_at=datetime(2026, 11, 24, 6, 12, 3, tzinfo=UTC))
+    body = get_renderer("csv").render(r).body.decode("utf-8")
+    assert body == ('\ufeffBericht;"R99 Titel; mit ""Quote"""\r\nDatum;01.07.2026\r\n'
+                    "Nur U25;ja\r\nDatenstand;23.11.2026\r\nErstellt;24.11.2026 06:12:03 UTC\r\n"
+                    '\r\nText;Wert\r\n"a\r\nb";-1,50\r\n')
