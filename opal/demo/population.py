@@ -22,7 +22,7 @@ DURATIONS: dict[str, tuple[tuple[float, float], ...]] = {
     "UA": ((0.30, 300.0), (0.40, 800.0), (0.30, 2500.0)),
 }
 BG_TYPES: dict[str, tuple[tuple[str, float], ...]] = {
-    "REG": (("SINGLE", 54), ("ALLEINERZIEHEND", 20), ("PAAR_OHNE_KIND", 9),
+    "REG": (("SINGLE", 54), ("ALLEINERZIEHEND", 19), ("PAAR_OHNE_KIND", 9),
             ("PAAR_MIT_KIND", 12), ("SONSTIGE", 3)),
     "REF": (("SINGLE", 38), ("ALLEINERZIEHEND", 12), ("PAAR_OHNE_KIND", 8),
             ("PAAR_MIT_KIND", 39), ("SONSTIGE", 3)),
@@ -203,7 +203,7 @@ class OfficePopulation:
         rng, a = self.rng, self.a
         bg_type = pick(rng, BG_TYPES[group])
         if bg_type == "SINGLE":
-            hp_age = rng.randint(18, 24) if chance(rng, 0.42) else rng.randint(25, 62)
+            hp_age = rng.randint(18, 24) if chance(rng, 0.38) else rng.randint(25, 62)
         elif bg_type == "ALLEINERZIEHEND":
             hp_age = int(rng.triangular(18, 50, 27))
         else:
@@ -244,17 +244,22 @@ class OfficePopulation:
             if group != "REG" and bg_type == "PAAR_MIT_KIND":
                 n += rng.randint(0, 2)
             ref = a if end is None else end
-            birth = ref - rng.randrange(17 * 365)
+            # the youngest child: under 17 on ref, born when the parent was 17 to 44
+            lo, hi = max(ref - 17 * 365, hp_birth + 17 * 365), min(ref, hp_birth + 44 * 365)
+            birth = rng.randint(lo, hi) if lo <= hi else hp_birth
+            youngest: Person | None = None
             for _ in range(n):
-                birth = max(birth, hp_birth + 17 * 365 + rng.randrange(900))
-                if birth > ref:
+                if birth < hp_birth + 17 * 365:
                     break
                 kid = self._kid(unit, birth, pool, family)
                 if kid is not None:
                     unit.members.append(kid)
+                    youngest = youngest or kid
                 birth -= rng.randint(400, 1800)
-            if len(unit.members) == 1 + (bg_type == "PAAR_MIT_KIND"):
+            if youngest is None:
                 unit.bg_type = "SINGLE" if bg_type == "ALLEINERZIEHEND" else "PAAR_OHNE_KIND"
+            elif bg_type == "ALLEINERZIEHEND" and age(youngest.birth, ref) >= 18:
+                unit.bg_type = "SONSTIGE"  # a parent with grown-up children
         for p in unit.members:
             p.cit, p.res, p.refugee = cit, res, group != "REG"
             if p.birth > years_later(a, -18):
