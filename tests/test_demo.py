@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -139,6 +142,16 @@ def test_same_arguments_give_byte_identical_files(small: Path, tmp_path: Path) -
         assert (small / name).read_bytes() == (again / name).read_bytes(), name
 
 
+def test_identical_across_processes_and_hash_seeds(small: Path, tmp_path: Path) -> None:
+    opal = Path(sys.executable).with_name("opal")
+    for hash_seed in ("0", "4711"):
+        out = tmp_path / hash_seed
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([str(opal), "demo-export", str(out), "--scale", "small", "--as-of",
+                        AS_OF.isoformat()], check=True, capture_output=True, env=env)
+        assert (out / "manifest.json").read_bytes() == (small / "manifest.json").read_bytes()
+
+
 def test_another_seed_gives_other_data(small: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     generate(other, "small", 2, AS_OF)
@@ -186,6 +199,7 @@ def test_cli_defaults_to_yesterday_utc(tmp_path: Path, monkeypatch: pytest.Monke
     manifest = json.loads((tmp_path / "x" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["as_of"] == "2026-11-22"
     assert manifest["exported_at"] == "2026-11-23T01:30:00Z"
+    assert "office BOR Borken" in result.stderr and "Borken" not in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
     assert "scale small, seed 1, as_of 2026-11-22" in summary
     assert f"person {manifest['tables']['person']['rows']}" in summary
