@@ -105,6 +105,7 @@ def _check_columns(d: Defn) -> list[str]:
     keys = [c.key for c in d.columns]
     plain = {c.key for c in d.columns if not c.compute}
     visible = [c.key for c in d.columns if not c.hidden]
+    text_like = {c.key for c in d.columns if c.type in ("text", "date")}
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         out.append(f"column {key!r} declared twice")
     if not visible:
@@ -134,6 +135,8 @@ def _check_columns(d: Defn) -> list[str]:
             else:
                 for name in sorted(names - plain - earlier):
                     out.append(f"{where}: compute reads unknown column {name!r}")
+                for name in sorted(names & text_like):
+                    out.append(f"{where}: compute reads non-numeric column {name!r}")
         for other in c.suppress_with:
             if other not in keys:
                 out.append(f"{where}: suppress_with names unknown column {other!r}")
