@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from opal.casedb.schema import EXPORT_TABLES
+from opal.casedb.schema import CATEGORIES, EXPORT_TABLES, LEGAL_BASES
 from opal.cli import demo as demo_cli
 from opal.cli import main
 from opal.clock import fixed_clock
@@ -381,6 +381,9 @@ def test_kreis_histories_feed_every_report(kreis: Path) -> None:
                                                                    for p in parts}
     types = {t["measure_code"]: t for t in _rows(kreis, "measure_type")}
     assert 25 <= len(types) <= 35
+    assert {t["legal_basis"] for t in types.values()} == set(LEGAL_BASES)
+    assert {t["category"] for t in types.values()} == set(CATEGORIES)
+    assert {p["measure_code"] for p in parts} == set(types)
     assert all(t["counts_for_activation"] == "0" for t in types.values()
                if t["legal_basis"] == "P16_EGZ" or t["category"] == "BESCHAEFTIGUNGSBEGLEITEND")
     jobs = list(_rows(kreis, "employment_spell"))

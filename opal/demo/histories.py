@@ -214,6 +214,8 @@ def _integration(ctx: Ctx, rng: random.Random, p: Person, s: int) -> None:
     if sub:
         code = ("EGZ-SB" if p.disabled else "EGZ") if kind == "SVB" else "16B-ESG"
         _participation(ctx, rng, p, code, s)
+    elif kind == "SVB" and chance(rng, 0.08):
+        _participation(ctx, rng, p, "16F-NAB", s)  # coaching in the first months of the job
 
 
 def plans(p: Person, rng: random.Random, ctx: Ctx) -> None:
