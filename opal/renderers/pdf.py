@@ -1,0 +1,315 @@
+"""PDF renderer: one table of the Result on the shared OPAL page (``pdfpage.ReportPage``).
+
+Speed: every row height is computed here once and handed to the Table, so reportlab never
+re-measures the remaining rows at each page break; only text that does not fit its column becomes
+a (wrapping, escaped) Paragraph, everything else is a plain string that reportlab draws without
+parsing markup.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
+
+from opal.renderers import Rendered, register
+from opal.renderers.cells import format_date, format_param, format_value
+from opal.renderers.pdfpage import (
+    FONT,
+    FONT_BOLD,
+    INK,
+    RULE,
+    PageInfo,
+    ReportPage,
+    para,
+    printable,
+    register_fonts,
+    style,
+)
+from opal.result import SUPPRESSED, ColumnDef, Result
+
+SIZE = 8  # body font size (pt)
+LEADING = 10
+PAD_X = 4
+PAD_Y = 2.5
+PLAIN_ROW = LEADING + 2 * PAD_Y
+#: more visible columns than this always go landscape
+WIDE_COLUMNS = 8
+#: a text column never gets narrower than this (pt) before its text wraps
+MIN_TEXT = 42
+#: the widest DejaVu glyph is below 1 em: a text of n chars at most n * SIZE wide
+EM = 1.0
+
+HEAD_BG = colors.HexColor("#E4E8ED")
+ZEBRA = colors.HexColor("#F3F5F7")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _as_declared(value: Any, col: ColumnDef) -> Any:
+    """Round a decimal column's number to its declared places (half up, like the engine)."""
+    if col.type != "decimal" or isinstance(value, bool) or not isinstance(value, int | Decimal
+                                                                         | float):
+        return value
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return number.quantize(Decimal(1).scaleb(-col.decimals), rounding=ROUND_HALF_UP)
+
+
+def cell_text(value: Any, col: ColumnDef) -> str:
+    """Return the printed text of one cell (German formats, ``*`` for suppressed)."""
+    text = format_value(_as_declared(value, col), thousands=True)
+    if isinstance(value, str):
+        return printable(_CONTROL.sub(" ", text))
+    return text
+
+
+def page_info(result: Result) -> PageInfo:
+    """Return header/footer content: title, unit, parameters, dates; never the user name."""
+    return PageInfo(
+        title=result.title, unit=result.unit, code=result.code,
+        params=tuple((p.label, _CONTROL.sub(" ", format_param(p))) for p in result.params),
+        as_of=format_date(result.as_of),
+        created=result.generated_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC"),
+    )
+
+
+def _natural_width(texts: list[str], col: ColumnDef) -> float:
+    """Return the width a column wants: all of a number, ~95th percentile of a text."""
+    if not texts:
+        return 0.0
+    if col.type == "text":
+        step = max(1, len(texts) // 20000)  # a sample is enough for very long lists
+        sample = texts[::step]
+        rank = max(1, len(sample) // 20)
+        longest = heapq.nlargest(rank, sample, key=len)[-1]
+        return float(stringWidth(longest, FONT, SIZE))
+    longest_texts = heapq.nlargest(3, texts, key=len)
+    return max(float(stringWidth(t, FONT, SIZE)) for t in longest_texts)
+
+
+def fit_widths(natural: list[float], minimum: list[float], flexible: list[bool],
+               frame_width: float) -> list[float]:
+    """Share the frame width: stretch (text twice as much), or cap the widest text first."""
+    total = sum(natural)
+    if total <= frame_width:
+        grow = [n * (2 if f else 1) for n, f in zip(natural, flexible, strict=True)]
+        extra = (frame_width - total) / sum(grow)
+        return [n + g * extra for n, g in zip(natural, grow, strict=True)]
+    fixed = sum(n for n, f in zip(natural, flexible, strict=True) if not f)
+    room = frame_width - fixed
+    flex_min = sum(m for m, f in zip(minimum, flexible, strict=True) if f)
+    if any(flexible) and room >= flex_min:
+        cap = _water_level(natural, minimum, flexible, room)
+        return [min(n, max(m, cap)) if f else n
+                for n, m, f in zip(natural, minimum, flexible, strict=True)]
+    slack = [n - m for n, m in zip(natural, minimum, strict=True)]
+    excess = total - frame_width
+    if sum(slack) >= excess:  # numbers keep their width, labels wrap
+        share = excess / sum(slack)
+        return [n - r * share for n, r in zip(natural, slack, strict=True)]
+    scale = frame_width / sum(minimum)  # last resort: everything smaller than it wants
+    return [m * scale for m in minimum]
+
+
+def _water_level(natural: list[float], minimum: list[float], flexible: list[bool],
+                 room: float) -> float:
+    """Return the cap for text columns at which they fill ``room`` exactly (bisection)."""
+    low, high = 0.0, max(natural)
+    for _ in range(40):
+        level = (low + high) / 2
+        used = sum(min(n, max(m, level))
+                   for n, m, f in zip(natural, minimum, flexible, strict=True) if f)
+        low, high = (level, high) if used < room else (low, level)
+    return low
+
+
+def _align(col: ColumnDef) -> str:
+    """Numbers right (digits line up), ja/nein centred, everything else left."""
+    return "RIGHT" if col.numeric else "CENTER" if col.type == "bool" else "LEFT"
+
+
+def paginate(heights: list[float], room: float) -> list[tuple[int, int]]:
+    """Split rows into pages greedily: ``[(start, end), ...]`` with each page's rows in ``room``."""
+    pages: list[tuple[int, int]] = []
+    start, used = 0, 0.0
+    for i, height in enumerate(heights):
+        if used + height > room and i > start:
+            pages.append((start, i))
+            start, used = i, 0.0
+        used += height
+    pages.append((start, len(heights)))
+    return pages
+
+
+class ResultPdf(ReportPage):
+    """The report body: a table with a repeated header row, zebra rows and optional sums."""
+
+    def __init__(self, result: Result) -> None:
+        register_fonts()  # column widths are measured before the page exists
+        self.result = result
+        self.cols = result.columns
+        self.texts = [[cell_text(row.get(c.key), c) for c in self.cols] for row in result.rows]
+        self.totals = self._totals()
+        natural, minimum, flexible = self._column_needs()
+        wide = result.orientation == "landscape" or len(self.cols) > WIDE_COLUMNS
+        portrait_width = A4[0] - 2 * self.margin
+        super().__init__(page_info(result), wide=wide or sum(minimum) > portrait_width * 1.1)
+        self.widths = fit_widths(natural, minimum, flexible, self.frame_width) if natural else []
+
+    def get_story(self) -> list[Flowable]:
+        """Return one table per page (header row on each), or "Keine Einträge."."""
+        if not self.cols:
+            return [para("Keine Einträge.", style("empty", 9))]
+        head, head_height = self._head()
+        room = self.frame_height - head_height - 1  # 1 pt slack against rounding
+        rows: list[list[Any]] = []
+        heights: list[float] = []
+        text_style = style("cell", SIZE, leading=LEADING)
+        for texts in self.texts:
+            cells, height = self._cells(texts, text_style, room)
+            rows.append(cells)
+            heights.append(height)
+        if self.totals is not None:
+            rows.append(self.totals)
+            heights.append(PLAIN_ROW)
+        if not self.result.rows:
+            table = self._table([head], [head_height], sums=False)
+            return [table, Spacer(1, 6), para("Keine Einträge.", style("empty", 9))]
+        story: list[Flowable] = []
+        for start, end in paginate(heights, room):
+            if story:
+                story.append(PageBreak())
+            sums = self.totals is not None and end == len(rows)
+            story.append(self._table([head] + rows[start:end],
+                                     [head_height] + heights[start:end], sums=sums))
+        return story
+
+    def _head(self) -> tuple[list[Any], float]:
+        """Return the header cells (plain bold text; a Paragraph only where a label wraps)."""
+        cells: list[Any] = []
+        height = PLAIN_ROW
+        for i, (col, width) in enumerate(zip(self.cols, self.widths, strict=True)):
+            label = printable(_CONTROL.sub(" ", col.label))
+            if stringWidth(label, FONT_BOLD, SIZE) <= width - 2 * PAD_X:
+                cells.append(label)
+                continue
+            cell = para(label, style(f"h{i}", SIZE, bold=True, align=_align(col),
+                                     leading=LEADING))
+            height = max(height, cell.wrap(width - 2 * PAD_X, 1000)[1] + 2 * PAD_Y)
+            cells.append(cell)
+        return cells, height
+
+    def _table(self, data: list[list[Any]], heights: list[float], *, sums: bool) -> Table:
+        """Return one page's table: fixed widths and heights, so reportlab never re-measures."""
+        table = Table(data, colWidths=self.widths, rowHeights=heights, repeatRows=1,
+                      hAlign="LEFT")
+        table.setStyle(self._table_style(len(data), sums))
+        return table
+
+    def _cells(self, texts: list[str], text_style: Any, room: float) -> tuple[list[Any], float]:
+        """Return one row's cells (plain strings; Paragraphs where text must wrap) and height."""
+        height = PLAIN_ROW
+        cells: list[Any] = texts
+        for i, (text, col, width) in enumerate(zip(texts, self.cols, self.widths, strict=True)):
+            inner = width - 2 * PAD_X
+            if col.type != "text" or len(text) * SIZE * EM <= inner:
+                continue
+            if stringWidth(text, FONT, SIZE) <= inner:
+                continue
+            if cells is texts:
+                cells = list(texts)
+            cell = para(text, text_style)
+            cell_height = cell.wrap(inner, 100000)[1] + 2 * PAD_Y
+            while cell_height > room:  # a text longer than a page: cut, never fail
+                text = text[: int(len(text) * 0.8)] + "…"
+                cell = para(text, text_style)
+                cell_height = cell.wrap(inner, 100000)[1] + 2 * PAD_Y
+            cells[i] = cell
+            height = max(height, cell_height)
+        return cells, height
+
+    def _table_style(self, n_rows: int, sums: bool) -> TableStyle:
+        last_data = n_rows - (2 if sums else 1)
+        cmds: list[tuple[Any, ...]] = [
+            ("FONT", (0, 0), (-1, -1), FONT, SIZE, LEADING),
+            ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), PAD_X),
+            ("RIGHTPADDING", (0, 0), (-1, -1), PAD_X),
+            ("TOPPADDING", (0, 0), (-1, -1), PAD_Y),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), PAD_Y),
+            ("FONT", (0, 0), (-1, 0), FONT_BOLD, SIZE, LEADING),  # header row, on every page
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
+        ]
+        if last_data >= 1:
+            cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, last_data), [colors.white, ZEBRA]))
+            cmds.append(("LINEBELOW", (0, last_data), (-1, last_data), 0.6, RULE))
+        for i, col in enumerate(self.cols):
+            if _align(col) != "LEFT":
+                cmds.append(("ALIGN", (i, 0), (i, -1), _align(col)))  # numbers right, ja/nein
+        if sums:
+            cmds.append(("FONT", (0, -1), (-1, -1), FONT_BOLD, SIZE, LEADING))  # sum row
+            cmds.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, INK))
+        return TableStyle(cmds)
+
+    def _column_needs(self) -> tuple[list[float], list[float], list[bool]]:
+        """Return natural and minimum widths (padding included) and which columns may wrap."""
+        natural: list[float] = []
+        minimum: list[float] = []
+        flexible: list[bool] = []
+        for i, col in enumerate(self.cols):
+            texts = [row[i] for row in self.texts]
+            if self.totals is not None:
+                texts.append(str(self.totals[i]))
+            label = float(stringWidth(col.label, FONT_BOLD, SIZE))
+            word = max((float(stringWidth(w, FONT_BOLD, SIZE)) for w in col.label.split()),
+                       default=0.0)
+            content = _natural_width(texts, col)
+            wraps = col.type == "text"
+            natural.append(max(label, content) + 2 * PAD_X)
+            floor = max(word, MIN_TEXT) if wraps else max(word, content)
+            minimum.append(min(floor + 2 * PAD_X, natural[-1]))
+            flexible.append(wraps)
+        return natural, minimum, flexible
+
+    def _totals(self) -> list[str] | None:
+        """Return the sum row of a list's ``total`` columns, ``*`` if any cell is suppressed."""
+        if self.result.kind != "list" or not any(c.total for c in self.cols):
+            return None
+        row = [""] * len(self.cols)
+        for i, col in enumerate(self.cols):
+            if not col.total:
+                continue
+            values = [r.get(col.key) for r in self.result.rows]
+            if any(v is SUPPRESSED for v in values):
+                row[i] = "*"
+                continue
+            numbers = [Decimal(str(v)) for v in values
+                       if isinstance(v, int | Decimal | float) and not isinstance(v, bool)]
+            row[i] = cell_text(sum(numbers, Decimal(0)), col)
+        label_at = next((i for i, c in enumerate(self.cols) if not c.total), None)
+        if label_at is not None:
+            row[label_at] = "Summe"
+        return row
+
+
+class PdfRenderer:
+    """Render a Result as an A4 PDF (landscape for wide tables)."""
+
+    fmt = "pdf"
+    mimetype = "application/pdf"
+
+    def render(self, result: Result) -> Rendered:
+        """Return the PDF under the server-made file name."""
+        body = ResultPdf(result).build()
+        return Rendered(result.file_stem() + ".pdf", self.mimetype, body)
+
+
+register(PdfRenderer())
