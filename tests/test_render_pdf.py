@@ -185,6 +185,10 @@ def test_suppressed_and_decimals_in_an_aggregate() -> None:
     assert "controller1" not in text and b"controller1" not in body
     page = PdfReader(io.BytesIO(body)).pages[0]
     assert page.mediabox.width < page.mediabox.height  # portrait as declared
+    bold = []
+    page.extract_text(visitor_text=lambda t, cm, tm, font, size: bold.append(
+        (t.strip(), "Bold" in str((font or {}).get("/BaseFont")))))
+    assert ("Gesamt", True) in bold and ("Team Nord", False) in bold
 
 
 def test_empty_result_says_so() -> None:

@@ -210,6 +210,11 @@ class ResultPdf(ReportPage):
         table = Table(data, colWidths=self.widths, rowHeights=heights, repeatRows=1,
                       hAlign="LEFT")
         table.setStyle(self._table_style(len(data), sums))
+        if self.result.kind == "aggregate":  # the SQL's "Gesamt" rows stand out like sums
+            for i, row in enumerate(data[1:], 1):
+                if row and row[0] == "Gesamt":
+                    table.setStyle([("FONT", (0, i), (-1, i), FONT_BOLD, SIZE, LEADING),
+                                    ("LINEABOVE", (0, i), (-1, i), 0.6, INK)])
         return table
 
     def _cells(self, texts: list[str], text_style: Any, room: float) -> tuple[list[Any], float]:
