@@ -30,7 +30,7 @@ from opal.errors import (
     QueryFailed,
     ReportNotFound,
 )
-from opal.params import parse_params
+from opal.params import clean_for_log, parse_params
 from opal.result import SUPPRESSED, ColumnDef, Result
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ class _Run:
 def run_report(ctx: EngineContext, code: str, actor: Actor, args: Mapping[str, str], fmt: str,
                *, client: str = "cli", paged: bool = False) -> Result:
     """Run report ``code`` for ``actor``; raise an OpalError (already audited) on any failure."""
-    run = _Run(ctx, actor, str(code)[:10], args, str(fmt)[:10], client)
+    run = _Run(ctx, actor, clean_for_log(str(code), 10), args, clean_for_log(str(fmt), 10),
+               client)
     defn = ctx.catalogue.get(code) if isinstance(code, str) else None
     if defn is None:
         run.audit("invalid", message="unbekannter Bericht")

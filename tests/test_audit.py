@@ -35,6 +35,7 @@ def attempt(world: EngineWorld, code: str, user: str, args: dict[str, str], fmt:
     ("R91", "cm1", {"n_days": "0", "_viewer": "T:T1"}, "json", "invalid", None,
      "Parameter: _viewer, n_days"),
     ("R77", "cm1", {}, "json", "invalid", None, "unbekannter Bericht"),
+    ("R9\x00<script>", "cm1", {}, "json", "invalid", None, "unbekannter Bericht"),
 ])
 def test_every_call_is_audited(engine_world: EngineWorld, now: datetime, code: str, user: str,
                                args: dict[str, str], fmt: str, outcome: str, rows: int | None,
@@ -47,14 +48,15 @@ def test_every_call_is_audited(engine_world: EngineWorld, now: datetime, code: s
     assert {k: row[k] for k in ("username", "role", "action", "report", "format", "outcome",
                                 "row_count", "message", "client")} == {
         "username": user, "role": engine_world.actor(user).role, "action": "run",
-        "report": code, "format": fmt, "outcome": outcome, "row_count": rows,
+        "report": code.replace("\x00", "\\u0000")[:10], "format": fmt, "outcome": outcome,
+        "row_count": rows,
         "message": message, "client": "10.0.0.7"}
     assert row["ts"] == now.replace(tzinfo=None)
     assert json.loads(row["params"]) == args
     assert row["duration_ms"] >= 0
     # the data date is known once the generation has been read
-    expect_as_of = None if outcome == "invalid" and code == "R77" or message == \
-        "Rolle nicht berechtigt" else "2026-11-23"
+    expect_as_of = None if message in ("unbekannter Bericht", "Rolle nicht berechtigt") \
+        else "2026-11-23"
     assert row["data_as_of"] == expect_as_of
 
 
