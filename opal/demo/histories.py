@@ -174,7 +174,8 @@ def jobs_and_measures(p: Person, unit: BenefitUnit, rng: random.Random, ctx: Ctx
     if unit.reason == "ERWERBSEINKOMMEN" and unit.end is not None and p.role in (
             "HAUPTPERSON", "PARTNER", "SONSTIGE") and (p.role == "HAUPTPERSON" or chance(rng, .3)):
         last_elb = ivs[-1][1]
-        s = max(min(last_elb + 1 - rng.randint(0, 20), a), ivs[-1][0])
+        # income counts only from a later month: some stay eLb for months after the start
+        s = max(min(last_elb + 1 - rng.randint(0, 150), a), ivs[-1][0])
         _integration(ctx, rng, p, s)
     for f, t, _ in ivs:
         f = max(f, ctx.w6, years_later(p.birth, 15))
@@ -182,7 +183,7 @@ def jobs_and_measures(p: Person, unit: BenefitUnit, rng: random.Random, ctx: Ctx
             continue
         years = (t - f + 1) / 365
         # integrations alongside benefits (Aufstocker, apprenticeships of young people)
-        if chance(rng, min(0.9, 0.03 * years)) and t - f > 30:
+        if chance(rng, min(0.9, 0.04 * years)) and t - f > 30:
             _integration(ctx, rng, p, rng.randint(f, t))
         if chance(rng, min(0.8, 0.04 * years)) and t >= adult:
             s = rng.randint(max(f, adult), t)
