@@ -1,15 +1,15 @@
 """The derived layer: every fact the reports need, computed once per generation.
 
 Reads the loaded base tables on the refresh connection, computes per person in Python (rules in
-``derive_calc``, ``derive_person``, ``derive_integration``) and bulk-inserts every ``d_*`` table,
-identically on SQLite and PostgreSQL.
+``derive_calc``, ``derive_person``, ``derive_integration``) and writes every ``d_*`` table through
+the loader's bulk path (``COPY`` on PostgreSQL, ``executemany`` on SQLite), identically on both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -27,19 +27,13 @@ from opal.refresh.derive_calc import Interval, merge_intervals
 from opal.refresh.derive_integration import integration_rows
 from opal.refresh.derive_load import load_base
 from opal.refresh.derive_person import interval_rows, person_rows, scope_rows
-
-#: rows per INSERT executemany: bounded memory per round trip on both databases
-CHUNK = 5000
+from opal.refresh.load import insert_rows
 
 
-def insert_chunked(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert ``rows`` in chunks so a county's rows never build one huge statement."""
-    it = iter(rows)
-    total = 0
-    while chunk := list(islice(it, CHUNK)):
-        conn.execute(insert(table), chunk)
-        total += len(chunk)
-    return total
+def write_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+    """Stream dict rows into ``table`` by the bulk path: per-row SQLAlchemy binding cost 3x more."""
+    as_tuple = itemgetter(*(c.name for c in table.columns))
+    return insert_rows(conn, table, map(as_tuple, rows))
 
 
 def month_rows(as_of: date) -> list[dict[str, Any]]:
@@ -60,13 +54,13 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
         as_of=as_of, as_of_day=dates.day(as_of), exported_at=manifest["exported_at"],
         source=manifest.get("source", ""), format_version=manifest.get("format_version", 1),
         built_at=built_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
-    insert_chunked(conn, d_month, month_rows(as_of))
+    write_rows(conn, d_month, month_rows(as_of))
 
     d = dates.day(as_of)
     base = load_base(conn, d)
     merged: dict[str, list[Interval]] = {
         cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
-    insert_chunked(conn, d_elb_interval, interval_rows(merged))
-    insert_chunked(conn, d_person, person_rows(base, merged, as_of))
-    insert_chunked(conn, d_list_scope, scope_rows(base))
-    insert_chunked(conn, d_integration, integration_rows(base, merged, as_of))
+    write_rows(conn, d_elb_interval, interval_rows(merged))
+    write_rows(conn, d_person, person_rows(base, merged, as_of))
+    write_rows(conn, d_list_scope, scope_rows(base))
+    write_rows(conn, d_integration, integration_rows(base, merged, as_of))
