@@ -129,6 +129,17 @@ def test_older_data_date_is_rejected(config: Config, make_export: Any) -> None:
     assert "older than the live data date" in runs(config)[-1].message
 
 
+def test_older_export_of_the_same_data_date_is_rejected(config: Config,
+                                                         make_export: Any) -> None:
+    refresh(config, make_export("late", exported_at="2026-11-24T03:00:00Z"))
+    before = live_snapshot(config)
+    with pytest.raises(RefreshRejected) as info:
+        refresh(config, make_export("early", exported_at="2026-11-24T01:30:00Z"))
+    assert ("manifest.json column exported_at: 2026-11-24T01:30:00Z is older than the live "
+            "export of the same data date (2026-11-24T03:00:00Z)") in str(info.value)
+    assert live_snapshot(config) == before
+
+
 def test_shrink_gate(config: Config, make_export: Any, tmp_path: Path) -> None:
     refresh(config, make_export("full"))
     before = live_snapshot(config)

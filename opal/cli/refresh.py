@@ -6,9 +6,13 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from opal.cli import load_config
 from opal.clock import system_clock
+
+#: lines of the last failure's message that status shows
+STATUS_LINES = 25
 
 
 @click.command("refresh")
@@ -29,6 +33,10 @@ def refresh_command(export_dir: Path, accept_shrink: bool) -> None:
         sys.exit(1)
     except RefreshError as exc:
         click.echo(f"opal refresh: {exc}; the live data is unchanged", err=True)
+        sys.exit(1)
+    except (OSError, SQLAlchemyError) as exc:  # a disk or database fault, not the export's
+        click.echo(f"opal refresh: failed ({type(exc).__name__}: {exc}); the live data is "
+                   "unchanged", err=True)
         sys.exit(1)
     click.echo(result.summary())
 
@@ -66,8 +74,11 @@ def status_command() -> None:
         first, _, rest = failed.message.partition("\n")
         click.echo(f"last failed run: {when:%Y-%m-%d %H:%M:%S} UTC (run {failed.id}, "
                    f"{failed.source_dir}): {first}")
-        for line in rest.splitlines():
+        lines = rest.splitlines()
+        for line in lines[:STATUS_LINES]:
             click.echo(f"  {line}")
+        if len(lines) > STATUS_LINES:
+            click.echo(f"  ... and {len(lines) - STATUS_LINES} more lines (see /admin/refresh)")
 
 
 COMMANDS: list[click.Command] = [refresh_command, status_command]

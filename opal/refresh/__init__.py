@@ -15,6 +15,7 @@ from config import Config
 from opal.casedb.schema import BASE_TABLES, EXPORT_TABLES
 from opal.clock import Clock, system_clock
 from opal.refresh import load, publish
+from opal.refresh.manifest import parse_exported_at
 from opal.refresh.model import (
     LiveInfo,
     Manifest,
@@ -48,6 +49,11 @@ def gate_problems(manifest: Manifest, live: LiveInfo | None, max_shrink: float,
         problems.append(Problem("manifest.json", None, "as_of",
                                 f"{manifest.as_of.isoformat()} is older than the live data date "
                                 f"{live.as_of.isoformat()}"))
+    live_exported = parse_exported_at(live.exported_at)
+    if manifest.as_of == live.as_of and live_exported and manifest.exported_at_dt < live_exported:
+        problems.append(Problem("manifest.json", None, "exported_at",
+                                f"{manifest.exported_at} is older than the live export of the "
+                                f"same data date ({live.exported_at})"))
     if accept_shrink or live.counts is None:
         return problems
     for spec in EXPORT_TABLES:
@@ -74,18 +80,21 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
         keys: dict[str, set[str]] = {}
         for spec in EXPORT_TABLES:
             say(f"validating and loading {spec.name} ...")
+            began = time.monotonic()
             reader = TableReader(export_dir, spec, manifest.tables[spec.name], manifest.as_of,
                                  keys, log)
             counts[spec.name] = load.insert_rows(conn, BASE_TABLES[spec.name], reader.rows())
-            say(f"  {spec.name}: {reader.rows_read} rows")
+            say(f"  {spec.name}: {reader.rows_read} rows ({time.monotonic() - began:.1f} s)")
             checkpoint("load")
         log.raise_if_any()
+        began = time.monotonic()
         say("indexing ...")
         load.create_indexes(conn)
-        say("deriving ...")
+        say(f"deriving ... (indexes took {time.monotonic() - began:.1f} s)")
+        began = time.monotonic()
         checkpoint("derive")
         build_derived(conn, manifest.as_of, manifest.raw, clock())
-        say("checking the new generation ...")
+        say(f"checking the new generation ... (deriving took {time.monotonic() - began:.1f} s)")
         problems = load.check_generation(conn, manifest)
         if problems:
             raise RefreshRejected(problems)

@@ -9,18 +9,19 @@ Every fault is collected (capped per file) so the operator sees all of them at o
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from opal import dates
-from opal.casedb.schema import EXPORT_TABLES, ExportColumn, ExportTable
-from opal.refresh.model import Manifest, ManifestTable, Problem, RefreshRejected
+from opal.casedb.schema import ExportColumn, ExportTable
+from opal.refresh.manifest import file_sha256, parse_date, read_manifest, show
+from opal.refresh.model import ManifestTable, Problem, RefreshRejected
+
+__all__ = ["ProblemLog", "TableReader", "read_manifest", "show"]
 
 #: problems listed per file before "... and N more"
 MAX_PER_FILE = 20
@@ -47,11 +48,8 @@ HAPPENED: dict[str, tuple[str, ...]] = {
     "contact": ("contact_date",),
 }
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
-_SHA_RE = re.compile(r"[0-9a-f]{64}")
-_EXPORTED_AT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
 class ProblemLog:
@@ -88,106 +86,6 @@ class ProblemLog:
     def raise_if_any(self) -> None:
         if self.total:
             raise RefreshRejected(self.listing())
-
-
-def show(value: str) -> str:
-    """Quote a value for a message: shortened, control characters escaped."""
-    text = value if len(value) <= 40 else value[:40] + "..."
-    return "'" + "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text) + "'"
-
-
-def parse_date(raw: str) -> date | None:
-    """A real calendar date written exactly ``YYYY-MM-DD``, else None."""
-    if len(raw) != 10 or not _DATE_RE.fullmatch(raw):
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
-def _parse_exported_at(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not _EXPORTED_AT_RE.fullmatch(raw):
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC)
-
-
-def read_manifest(export_dir: Path) -> Manifest:
-    """Read and check ``manifest.json``; raise RefreshRejected naming every fault."""
-    name = "manifest.json"
-    path = export_dir / name
-    if not export_dir.is_dir():
-        raise RefreshRejected([Problem(str(export_dir), None, None, "is not a directory")])
-    if not path.is_file():
-        raise RefreshRejected([Problem(name, None, None, f"missing in {export_dir}")])
-    try:
-        raw = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RefreshRejected([Problem(name, None, None, f"is not valid JSON: {exc}")]) from None
-    if not isinstance(raw, dict):
-        raise RefreshRejected([Problem(name, None, None, "is not a JSON object")])
-    problems: list[Problem] = []
-
-    def bad(key: str, message: str) -> None:
-        problems.append(Problem(name, None, key, message))
-
-    version = raw.get("format_version")
-    if version != 1 or isinstance(version, bool):
-        bad("format_version", f"{json.dumps(version)} is not supported (expected 1)")
-    as_of = parse_date(raw["as_of"]) if isinstance(raw.get("as_of"), str) else None
-    if as_of is None:
-        bad("as_of", f"{json.dumps(raw.get('as_of'))} is not a date (YYYY-MM-DD)")
-    exported = _parse_exported_at(raw.get("exported_at"))
-    if exported is None:
-        bad("exported_at",
-            f"{json.dumps(raw.get('exported_at'))} is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)")
-    source = raw.get("source", "")
-    if not isinstance(source, str):
-        bad("source", "is not a string")
-        source = ""
-    tables: dict[str, ManifestTable] = {}
-    entries = raw.get("tables")
-    if not isinstance(entries, dict):
-        bad("tables", "missing or not an object")
-        entries = {}
-    for unknown in sorted(set(entries) - {t.name for t in EXPORT_TABLES}):
-        bad("tables", f"unknown table {show(unknown)}")
-    for spec in EXPORT_TABLES:
-        entry = entries.get(spec.name)
-        key = f"tables.{spec.name}"
-        if not isinstance(entry, dict):
-            bad(key, "missing")
-            continue
-        file, rows, sha = entry.get("file"), entry.get("rows"), entry.get("sha256")
-        ok = True
-        if file != f"{spec.name}.csv":
-            bad(key + ".file", f"{json.dumps(file)} is not {spec.name}.csv")
-            ok = False
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            bad(key + ".rows", f"{json.dumps(rows)} is not a row count")
-            ok = False
-        if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha.lower()):
-            bad(key + ".sha256", "is not a sha256 hex digest")
-            ok = False
-        if ok:
-            assert isinstance(file, str) and isinstance(rows, int) and isinstance(sha, str)
-            tables[spec.name] = ManifestTable(file, rows, sha.lower())
-    if problems:
-        raise RefreshRejected(problems)
-    assert as_of is not None and exported is not None
-    return Manifest(1, as_of, str(raw["exported_at"]), exported, source, tables, raw)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Bad(Exception):
@@ -257,6 +155,9 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Co
             raise _Bad(f"{shown}: longer than {MAX_TEXT} characters")
         return raw
     return text
+
+
+_MODES = {"id": 0, "text": 0, "code": 1, "date": 2}
 
 
 class TableReader:
@@ -333,7 +234,11 @@ class TableReader:
             return
         width = len(header)
         cols = list(zip(spec.columns, positions, strict=True))
-        convs = [_converter(c, self._date_cache) for c in spec.columns]
+        cache = self._date_cache
+        # per column: (position, mode, check set, converter, column); mode 0 text, 1 code,
+        # 2 date, 3 anything else (the converter is only called when the fast path fails)
+        cells = [(pos, _MODES.get(c.kind, 3), frozenset(c.codes), _converter(c, cache), c)
+                 for c, pos in cols]
         stored_idx: dict[str, int] = {}  # export column -> index of its value (date: day)
         i = 0
         for c in spec.columns:
@@ -371,24 +276,32 @@ class TableReader:
                 log.add(file, line, None, f"has {len(raw)} fields, the header has {width}")
                 continue
             out: list[Any] = []
-            for (col, pos), conv in zip(cols, convs, strict=True):
+            for pos, mode, codes, conv, col in cells:
                 value = raw[pos]
                 if value == "":
                     if not col.nullable:
                         log.add(file, line, col.name, "leer (required)")
                     out.append(None)
-                    if col.kind == "date":
+                    if mode == 2:
                         out.append(None)
                     continue
+                if mode == 0 and len(value) <= MAX_TEXT or mode == 1 and value in codes:
+                    out.append(value)
+                    continue
+                if mode == 2:
+                    cached = cache.get(value)
+                    if cached is not None:
+                        out.extend(cached)
+                        continue
                 try:
                     converted = conv(value)
                 except _Bad as exc:
                     log.add(file, line, col.name, str(exc) if not col.personal else "ungültig")
                     out.append(None)
-                    if col.kind == "date":
+                    if mode == 2:
                         out.append(None)
                     continue
-                if col.kind == "date":
+                if mode == 2:
                     out.extend(converted)
                 else:
                     out.append(converted)
