@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from opal.catalogue import load_catalogue
-from tests.fixtures.web import ROLE_KEYS, USERS, Auth
+from tests.fixtures.web import ROLE_KEYS, USERS
 
 CATALOGUE = load_catalogue()
 CODES = [d.code for d in CATALOGUE]
@@ -31,17 +30,6 @@ def expected_status(code: str, key: str) -> int:
     return 200
 
 
-@pytest.fixture(scope="session")
-def clients(shared_web: Flask) -> Iterator[dict[str, FlaskClient]]:
-    """One logged-in client per role key, plus an anonymous one under ``None``."""
-    made: dict[str, FlaskClient] = {}
-    for key in ROLE_KEYS:
-        client = shared_web.test_client()
-        assert Auth(client).login(key).status_code == 302
-        made[key] = client
-    yield made
-
-
 @pytest.mark.parametrize("code", CODES)
 def test_anonymous_page_redirects_and_download_is_401(shared_web: Flask, code: str) -> None:
     client = shared_web.test_client()
@@ -58,8 +46,8 @@ def test_anonymous_page_redirects_and_download_is_401(shared_web: Flask, code: s
 
 @pytest.mark.parametrize("key", ROLE_KEYS)
 @pytest.mark.parametrize("code", CODES)
-def test_role_grid(clients: dict[str, FlaskClient], code: str, key: str) -> None:
-    client = clients[key]
+def test_role_grid(role_clients: dict[str, FlaskClient], code: str, key: str) -> None:
+    client = role_clients[key]
     want = expected_status(code, key)
     definition = CATALOGUE.get(code)
     assert definition is not None
@@ -80,17 +68,17 @@ def test_role_grid(clients: dict[str, FlaskClient], code: str, key: str) -> None
 
 
 @pytest.mark.parametrize("key", ROLE_KEYS)
-def test_catalogue_lists_exactly_the_runnable_reports(clients: dict[str, FlaskClient],
+def test_catalogue_lists_exactly_the_runnable_reports(role_clients: dict[str, FlaskClient],
                                                       key: str) -> None:
-    html = clients[key].get("/reports").get_data(True)
+    html = role_clients[key].get("/reports").get_data(True)
     for code in CODES:
         linked = f'href="/reports/{code}"' in html
         assert linked == (expected_status(code, key) == 200), code
 
 
 @pytest.mark.parametrize("key", ROLE_KEYS)
-def test_unknown_report_is_404(clients: dict[str, FlaskClient], key: str) -> None:
-    client = clients[key]
+def test_unknown_report_is_404(role_clients: dict[str, FlaskClient], key: str) -> None:
+    client = role_clients[key]
     assert client.get("/reports/R99").status_code == 404
     assert client.get("/reports/R99.csv").status_code == 404
     body = client.get("/reports/R99.json")
@@ -101,11 +89,11 @@ def test_unknown_report_is_404(clients: dict[str, FlaskClient], key: str) -> Non
 
 @pytest.mark.parametrize("key", [k for k in ROLE_KEYS if k != "admin"])
 @pytest.mark.parametrize("url", ADMIN_URLS)
-def test_admin_pages_are_admin_only(clients: dict[str, FlaskClient], shared_web: Flask,
+def test_admin_pages_are_admin_only(role_clients: dict[str, FlaskClient], shared_web: Flask,
                                     key: str, url: str) -> None:
-    assert clients[key].get(url).status_code == 403
+    assert role_clients[key].get(url).status_code == 403
     assert shared_web.test_client().get(url).status_code == 302
-    assert clients["admin"].get(url).status_code == 200
+    assert role_clients["admin"].get(url).status_code == 200
 
 
 def _runner_for(code: str) -> str:
@@ -113,11 +101,11 @@ def _runner_for(code: str) -> str:
 
 
 @pytest.mark.parametrize("code", [d.code for d in CATALOGUE if d.params])
-def test_bad_parameters_are_400_naming_every_field(clients: dict[str, FlaskClient],
+def test_bad_parameters_are_400_naming_every_field(role_clients: dict[str, FlaskClient],
                                                    code: str) -> None:
     definition = CATALOGUE.get(code)
     assert definition is not None
-    client = clients[_runner_for(code)]
+    client = role_clients[_runner_for(code)]
     args = {p.name: "<b>kaputt</b>" for p in definition.params}
     args.update({"_viewer": "S:S03", "bogus": "1", "sort": "1;--"})
     page = client.get(f"/reports/{code}", query_string=args)
@@ -132,6 +120,6 @@ def test_bad_parameters_are_400_naming_every_field(clients: dict[str, FlaskClien
     assert {p.name for p in definition.params} | {"_viewer", "bogus", "sort"} <= set(errors)
 
 
-def test_wrong_role_is_403_whatever_the_parameters(clients: dict[str, FlaskClient]) -> None:
-    response = clients["controlling"].get("/reports/R02.csv", query_string={"n_days": "x"})
+def test_wrong_role_is_403_whatever_the_parameters(role_clients: dict[str, FlaskClient]) -> None:
+    response = role_clients["controlling"].get("/reports/R02.csv", query_string={"n_days": "x"})
     assert response.status_code == 403

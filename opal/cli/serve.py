@@ -41,9 +41,11 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
                 "timeout": 90, "graceful_timeout": 20, "preload_app": True,
                 "accesslog": "-", "errorlog": "-", "access_log_format": ACCESS_LOG_FORMAT,
                 "proc_name": "opal", "post_fork": _post_fork,
+                "control_socket_disable": True,  # no socket in $HOME (gunicorn >= 24)
             }
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
 
         def load(self) -> Any:
             return app

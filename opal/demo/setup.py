@@ -65,7 +65,9 @@ def ensure_live(config: Config, export_dir: Path) -> None:
         return
     print("Spiele den Export in die Falldatenbank ein ...")
     result = refresh(config, export_dir)
-    print(f"Eingespielt: {result}")
+    persons = result.counts.get("person", 0)
+    print(f"Eingespielt: Datenstand {result.as_of.isoformat()}, {persons} Personen "
+          f"({result.seconds:.0f} s).")
 
 
 def find_links(case_db: Engine, as_of: date) -> Links:
@@ -98,13 +100,14 @@ def ensure_users(config: Config, links: Links) -> list[tuple[str, str, str]]:
     staff = {"fallmanager": links.case_manager, "vertretung": links.stand_in}
     teams = {"teamleitung": links.team}
     made = []
-    for name, role, _what in DEMO_USERS:
+    for name, role, what in DEMO_USERS:
         if get_user(engine, name) is not None:
             continue
         password = generate_password()
         upsert_user(engine, name, role, password=password, staff_id=staff.get(name),
                     team_id=teams.get(name))
-        made.append((name, role, password))
+        linked = staff.get(name) or teams.get(name)
+        made.append((name, password, f"{role}: {what}" + (f" ({linked})" if linked else "")))
     engine.dispose()
     return made
 
@@ -132,8 +135,8 @@ def main() -> int:
     made = ensure_users(config, links)
     if made:
         print("\nDemo-Benutzer (Passwörter werden nur jetzt angezeigt):")
-        for name, role, password in made:
-            print(f"  {name:<12} {role:<13} {password}")
+        for name, password, what in made:
+            print(f"  {name:<12} {password}   {what}")
         print()
     else:
         print("Demo-Benutzer existieren bereits (Passwörter wurden beim ersten Lauf angezeigt).")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from opal.renderers import Rendered, register
+from opal.renderers import Rendered, cells, register
 from opal.result import SUPPRESSED, ColumnDef, Result
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -44,35 +43,8 @@ class Table:
 
 
 def format_cell(value: Any, column: ColumnDef) -> str:
-    """Format one value the German way: 1.234,5 / TT.MM.JJJJ / ja, nein / * when suppressed."""
-    if value is SUPPRESSED:
-        return "*"
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool) or column.type == "bool":
-        return "ja" if value else "nein"
-    if isinstance(value, datetime):
-        return value.strftime("%d.%m.%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    if column.type == "date" and isinstance(value, str):
-        try:
-            return date.fromisoformat(value).strftime("%d.%m.%Y")
-        except ValueError:
-            return value
-    if isinstance(value, int | Decimal | Fraction | float) and column.numeric:
-        return german_number(value, column.decimals if column.type == "decimal" else 0)
-    return str(value)
-
-
-def german_number(value: Any, decimals: int) -> str:
-    """Return ``value`` with a thousands dot and a decimal comma, rounded half away from zero."""
-    exact = Decimal(value.numerator) / Decimal(value.denominator) \
-        if isinstance(value, Fraction) else Decimal(str(value))
-    quant = Decimal(1).scaleb(-decimals)
-    rounded = exact.quantize(quant, rounding=ROUND_HALF_UP)
-    text = f"{rounded:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    """Format one value as every format does: 1.234,5 / TT.MM.JJJJ / ja, nein / * suppressed."""
+    return cells.format_cell(column, value, thousands=True)
 
 
 def _total(rows: Sequence[dict[str, Any]], column: ColumnDef) -> str:
@@ -128,26 +100,10 @@ class HtmlRenderer:
     def render(self, result: Result) -> Rendered:
         table = build_table(result)
         body = environment().get_template("report_standalone.html").render(
-            result=result, table=table, generated=result.generated_at.strftime(
-                "%d.%m.%Y %H:%M UTC"), as_of=result.as_of.strftime("%d.%m.%Y"),
-            params=[(p.label, display_param(p.value)) for p in result.params])
+            result=result, table=table, generated=cells.format_datetime(result.generated_at),
+            as_of=cells.format_date(result.as_of),
+            params=[(p.label, cells.format_param(p)) for p in result.params])
         return Rendered(result.file_stem() + ".html", self.mimetype, body.encode("utf-8"))
-
-
-def display_param(value: Any) -> str:
-    """Show a parameter value as the German UI does: dates TT.MM.JJJJ, ja/nein, '(alle)'."""
-    if value is None or value == "":
-        return "(alle)"
-    if isinstance(value, bool):
-        return "ja" if value else "nein"
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return date.fromisoformat(value).strftime("%d.%m.%Y")
-        except ValueError:
-            return value
-    if isinstance(value, str) and len(value) == 7 and value[4] == "-":
-        return f"{value[5:]}/{value[:4]}"
-    return str(value)
 
 
 register(HtmlRenderer())

@@ -16,6 +16,8 @@ from opal.web.portal import portal
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 100
 AUDIT_FILTERS = ("username", "action", "outcome", "report", "from", "to")
+AUDIT_CHOICES = {"action": ("run", "login", "logout", "purge"),
+                 "outcome": ("ok", "denied", "invalid", "error")}
 
 
 @bp.get("/users")
@@ -59,6 +61,7 @@ def audit_page() -> Any:
     keep = {k: v for k, v in given.items() if v}
     return render_template(
         "admin/audit.html", rows=rows, given=given, errors=errors, total=total, page=page,
+        choices=AUDIT_CHOICES,
         pages=pages, page_href=lambda n: "/admin/audit?" + urlencode({**keep, "page": n})), \
         400 if errors else 200
 

@@ -161,7 +161,7 @@ def _extensions() -> Mapping[str, Any]:
 def login() -> Any:
     """Show the form; on POST check throttle, password and account, then start a session."""
     nxt = safe_next(request.values.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":
         if current_user.is_authenticated:
             return redirect(nxt)
         return render_template("login.html", next=nxt)

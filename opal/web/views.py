@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 
 from opal.errors import ParameterError, RateLimited, ReportNotFound
 from opal.renderers import available_formats, get_renderer
-from opal.renderers.html import PER_PAGE, build_table, display_param
+from opal.renderers.cells import format_param
+from opal.renderers.html import PER_PAGE, build_table
 from opal.web.auth import client_address
 from opal.web.forms import build_fields, other_errors
 from opal.web.portal import portal, round_hours
@@ -83,10 +84,21 @@ def _page(definition: Any, args: dict[str, str], errors: dict[str, str], result:
     html = render_template(
         "report.html", definition=definition, fields=fields, errors=errors,
         other_errors=other_errors(definition, errors), result=result, table=table,
-        downloads=downloads, params=[(v.label, display_param(v.value)) for v in
-                                     (result.params if result else ())],
+        downloads=downloads, params=_params_as_run(definition, result),
         page_href=lambda n: _href(definition.code, args, page=str(n)))
     return html, status
+
+
+def _params_as_run(definition: Any, result: Any) -> list[tuple[str, str]]:
+    """Return (label, shown value) per parameter; code values by their German label."""
+    shown = []
+    for value in result.params if result is not None else ():
+        text = format_param(value)
+        param = next((p for p in definition.params if p.name == value.name), None)
+        if param is not None and param.type == "code" and param.labels and value.value:
+            text = dict(zip(param.choices, param.labels, strict=False)).get(value.value, text)
+        shown.append((value.label, text))
+    return shown
 
 
 def _href(code: str, args: dict[str, str], **changes: str) -> str:
