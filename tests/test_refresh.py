@@ -208,6 +208,26 @@ def test_second_refresh_is_refused_while_one_runs(config: Config, export_dir: Pa
     assert "another refresh is running" in result.stderr
 
 
+@pytest.mark.pg
+def test_refresh_from_another_host_is_refused_on_postgresql(tmp_path: Path,
+                                                            export_dir: Path) -> None:
+    """PostgreSQL only: the advisory lock guards a schema that several hosts may refresh."""
+    from tests.conftest import drop_pg_schemas, make_config
+
+    config, prefix = make_config(tmp_path, "pg")
+    assert prefix is not None
+    try:
+        key = f"opal refresh {config.case_db_schema}"
+        with psycopg.connect(config.case_db_url.replace("+psycopg", ""),
+                             autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+            with pytest.raises(RefreshBusy, match="advisory lock"):
+                refresh(config, export_dir)
+        assert refresh(config, export_dir).counts["person"] == 12
+    finally:
+        drop_pg_schemas(prefix)
+
+
 def test_cli_refresh_and_status(config: Config, export_dir: Path, tmp_path: Path) -> None:
     env = config_env(config)
     runner = CliRunner()

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
 
 from config import Config
 from opal.appdb.schema import refresh_runs
 from opal.clock import Clock
-from opal.db import app_engine, init_app_db
+from opal.db import app_engine, init_app_db, is_sqlite, make_engine
 from opal.refresh.model import RefreshBusy
 
 ABORTED = "abgebrochen (Prozess beendet, ohne den Lauf abzuschließen)"
@@ -45,6 +45,31 @@ def _try_lock(config: Config) -> IO[Any] | None:
 
 
 @contextmanager
+def _pg_lock(config: Config) -> Iterator[None]:
+    """On PostgreSQL also take an advisory lock: refreshes from other hosts share the schema."""
+    if is_sqlite(config.case_db_url):
+        yield
+        return
+    engine = make_engine(config.case_db_url)
+    try:
+        with engine.connect() as conn:
+            key = {"k": f"opal refresh {config.case_db_schema}"}
+            got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), key).scalar()
+            conn.commit()
+            if not got:
+                raise RefreshBusy("another refresh is running (PostgreSQL advisory lock on "
+                                  f"{config.case_db_schema} is held); try again when it has "
+                                  "finished")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def refresh_lock(config: Config) -> Iterator[None]:
     """Hold the refresh lock (``<data_dir>/refresh.lock``) or raise RefreshBusy at once."""
     fh = _try_lock(config)
@@ -52,7 +77,8 @@ def refresh_lock(config: Config) -> Iterator[None]:
         raise RefreshBusy(f"another refresh is running (lock {config.data_path / 'refresh.lock'} "
                           "is held); try again when it has finished")
     try:
-        yield
+        with _pg_lock(config):
+            yield
     finally:
         fh.close()  # closing the file releases the flock
 
