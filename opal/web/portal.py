@@ -63,6 +63,16 @@ class Portal:
 
         return bool(access.can_run(actor, definition))
 
+    def linked(self, actor: Any) -> bool:
+        """Tell whether the actor's staff or team exists in the live data (deny by default)."""
+        from opal.access import linkage
+
+        try:
+            with self.engine_ctx.case_engine.connect() as conn:
+                return bool(linkage(conn, actor).live)
+        except Exception:  # no live generation yet: nobody is linked
+            return False
+
     def run(self, code: str, actor: Any, args: Mapping[str, str], fmt: str, *,
             client: str, paged: bool) -> Result:
         """Run a report through the engine: access, parameters, query, audit."""

@@ -69,8 +69,8 @@ def csrf_token() -> str:
 
 def _check_csrf() -> None:
     """Reject a POST whose csrf_token is missing or wrong with 400."""
-    if request.method != "POST":
-        return
+    if request.method != "POST" or request.routing_exception is not None:
+        return  # GET/HEAD change nothing; an unrouted POST gets its 404/405
     from opal.web.auth import csrf_binding
     from opal.web.portal import portal
 

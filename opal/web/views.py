@@ -35,10 +35,11 @@ def catalogue() -> Any:
     """List the reports this user may run, grouped as the definitions say."""
     p, actor = portal(), current_user.actor()
     groups: dict[str, list[Any]] = {}
+    linked = p.linked(actor)
     for definition in p.definitions():
-        if p.can_run(actor, definition):
+        if linked and p.can_run(actor, definition):
             groups.setdefault(definition.group, []).append(definition)
-    return render_template("catalogue.html", groups=groups)
+    return render_template("catalogue.html", groups=groups, linked=linked)
 
 
 @bp.get("/reports/<name>")
