@@ -17,7 +17,7 @@ me AS (
     JOIN d_month dm ON dm.month_idx = :month - k.k
 ),
 lz AS (
-    SELECT me.k, me.last_day, i.customer_no
+    SELECT me.k, i.customer_no
     FROM me
     JOIN d_elb_interval i ON i.from_day <= me.last_day AND i.to_day >= me.last_day - 729
     GROUP BY me.k, me.last_day, i.customer_no
@@ -27,23 +27,26 @@ lz AS (
                       ELSE me.last_day - 729 END
                + 1) >= 638
 ),
+act AS (
+    SELECT DISTINCT mp.customer_no
+    FROM me
+    JOIN measure_participation mp
+        ON mp.entry_day <= me.last_day AND mp.active_to_day >= me.last_day
+    JOIN measure_type mt ON mt.measure_code = mp.measure_code
+    WHERE me.k = 0
+      AND mt.counts_for_activation = 1
+),
 po AS (
     SELECT
         p.office_id,
         SUM(CASE WHEN lz.k = 0 THEN 1 ELSE 0 END) AS lzb,
         SUM(CASE WHEN lz.k = 12 THEN 1 ELSE 0 END) AS lzb_prev_year,
         SUM(CASE WHEN lz.k <= 11 THEN 1 ELSE 0 END) AS lzb_sum,
-        SUM(CASE WHEN lz.k = 0 AND EXISTS (
-                SELECT 1
-                FROM measure_participation mp
-                JOIN measure_type mt ON mt.measure_code = mp.measure_code
-                WHERE mp.customer_no = lz.customer_no
-                  AND mt.counts_for_activation = 1
-                  AND mp.entry_day <= lz.last_day
-                  AND mp.active_to_day >= lz.last_day)
-            THEN 1 ELSE 0 END) AS lzb_activated
+        SUM(CASE WHEN lz.k = 0 AND act.customer_no IS NOT NULL THEN 1 ELSE 0 END)
+            AS lzb_activated
     FROM lz
     JOIN d_person p ON p.customer_no = lz.customer_no
+    LEFT JOIN act ON act.customer_no = lz.customer_no
     GROUP BY p.office_id
 ),
 io AS (
