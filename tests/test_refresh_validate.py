@@ -229,7 +229,9 @@ def test_header_must_name_exactly_the_columns(config: Config, live: tuple[Any, .
 def test_malformed_csv_is_rejected(config: Config, live: tuple[Any, ...], bad: Path,
                                    content: str | bytes, expected: str) -> None:
     write_raw(bad, "office", content)
-    assert expected in rejected(config, bad, live)
+    message = rejected(config, bad, live)
+    assert expected in message
+    assert "team.csv" not in message  # no echo of the broken file in the files referring to it
 
 
 def test_file_must_match_manifest(config: Config, live: tuple[Any, ...], bad: Path) -> None:
@@ -282,7 +284,12 @@ def test_problems_of_several_files_are_reported_together(config: Config, live: t
                                                          bad: Path) -> None:
     set_cell(bad, "team", 1, "focus", "U30")
     set_cell(bad, "employment_spell", 2, "wz_section", "Z")
+    set_cell(bad, "person", 0, "sex", "X")
+    set_cell(bad, "contact", 2, "customer_no", "P999")
     message = rejected(config, bad, live)
+    assert "person.csv line 2, column sex: 'X'" in message
+    assert "contact.csv line 4, column customer_no: 'P999' not found in person.customer_no" \
+        in message
     assert "team.csv line 3, column focus: 'U30'" in message
     assert "employment_spell.csv line 4, column wz_section: 'Z'" in message
 

@@ -1,7 +1,7 @@
 """Validation of a nightly export: the manifest, then every file row by row while it is loaded.
 
-Rows are checked and converted to the case DB's stored form in one pass (``read_table``); only a
-row without any fault is yielded, so the loader never sees a value the database could refuse.
+Rows are checked and converted to the case DB's stored form in one pass (``TableReader``); only
+a row without any fault is yielded, so the loader never sees a value the database could refuse.
 Every fault is collected (capped per file) so the operator sees all of them at once. Values of
 ``personal`` columns (names) never appear in a message.
 """
@@ -221,6 +221,7 @@ class TableReader:
 
     def _rows(self, reader: Any) -> Iterator[tuple[Any, ...]]:
         spec, log, file = self.spec, self.log, self.file
+        skipped = False  # a row was unreadable: its key is unknown
         try:
             header = next(reader)
         except StopIteration:
@@ -251,7 +252,9 @@ class TableReader:
         key_pos = [header.index(k) for k in spec.key]
         key_seen: set[Any] = set()
         keep_keys = f"{spec.name}.{spec.key[0]}" if len(spec.key) == 1 else None
-        refs = [(c.name, pos, self.keys.get(c.ref, set()), c.ref) for c, pos in cols if c.ref]
+        # a referenced file that could not be read was reported already: no echo per row here
+        refs = [(c.name, pos, self.keys[c.ref], c.ref) for c, pos in cols
+                if c.ref and c.ref in self.keys]
         order = [(stored_idx[a], stored_idx[b], a, b) for a, b in ORDER_RULES.get(spec.name, ())]
         happened = [(stored_idx[c], c, header.index(c)) for c in HAPPENED.get(spec.name, ())]
         outcome_pos = header.index("outcome") if spec.name == "contact" else -1
@@ -274,6 +277,7 @@ class TableReader:
             self.rows_read += 1
             if len(raw) != width:
                 log.add(file, line, None, f"has {len(raw)} fields, the header has {width}")
+                skipped = True
                 continue
             out: list[Any] = []
             for pos, mode, codes, conv, col in cells:
@@ -335,5 +339,5 @@ class TableReader:
                 out.append(dates.OPEN_END if end is None else end)
             if log.total == 0:
                 yield tuple(out)
-        if keep_keys is not None:
-            self.keys[keep_keys] = key_seen
+        if keep_keys is not None and not skipped:
+            self.keys[keep_keys] = key_seen  # incomplete keys would only echo this file's faults
