@@ -26,7 +26,7 @@ LIST_LEAD = ("customer_no", "name", "case_manager")
 def check_definition(d: Defn) -> list[str]:
     """Every static fault of one definition, each prefixed with its code."""
     out: list[str] = []
-    if not _CODE.match(d.code):
+    if not _CODE.fullmatch(d.code):
         out.append(f"code {d.code!r} is not Rnn")
     if not d.title:
         out.append("title is empty")
@@ -57,7 +57,7 @@ def _check_params(d: Defn) -> list[str]:
     seen: set[str] = set()
     for p in d.params:
         where = f"parameter {p.name!r}"
-        if not _NAME.match(p.name) or p.name in CONTROL_ARGS or p.name == "format":
+        if not _NAME.fullmatch(p.name) or p.name in CONTROL_ARGS or p.name == "format":
             out.append(f"{where}: invalid or reserved name")
         if p.name in seen:
             out.append(f"{where}: declared twice")
@@ -115,7 +115,7 @@ def _check_columns(d: Defn) -> list[str]:
     earlier: set[str] = set()
     for c in d.columns:
         where = f"column {c.key!r}"
-        if not _NAME.match(c.key):
+        if not _NAME.fullmatch(c.key):
             out.append(f"{where}: invalid key")
         if c.type not in COLUMN_TYPES:
             out.append(f"{where}: type {c.type!r} is not one of {', '.join(COLUMN_TYPES)}")

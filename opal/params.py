@@ -49,7 +49,7 @@ class ParsedParams:
 
 
 def _int(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
-    if not _INT.match(raw):
+    if not _INT.fullmatch(raw):
         raise Bad("Bitte eine ganze Zahl angeben.")
     value = int(raw)
     if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
@@ -59,7 +59,7 @@ def _int(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
 
 def _date(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
     try:
-        if not _DATE.match(raw):
+        if not _DATE.fullmatch(raw):
             raise ValueError
         value = date.fromisoformat(raw)
     except ValueError:
@@ -70,7 +70,7 @@ def _date(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
 
 
 def _month(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
-    m = _MONTH.match(raw)
+    m = _MONTH.fullmatch(raw)
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
         raise Bad("Bitte einen Monat im Format JJJJ-MM angeben.")
     idx = dates.month_idx(int(m.group(1)), int(m.group(2)))
@@ -170,7 +170,7 @@ def _control(defn: ReportDefinition, args: Mapping[str, str], errors: dict[str, 
             errors["desc"] = "Bitte 0 oder 1 angeben."
     raw_page = args.get("page", "")
     if paged and raw_page:
-        if _INT.match(raw_page) and 1 <= int(raw_page) <= 1_000_000:
+        if _INT.fullmatch(raw_page) and 1 <= int(raw_page) <= 1_000_000:
             page = int(raw_page)
         else:
             errors["page"] = "Bitte eine Seitenzahl ab 1 angeben."

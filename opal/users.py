@@ -55,7 +55,7 @@ def hash_password(password: str) -> str:
 
 
 def _check(username: str, role: str | None, staff_id: str | None, team_id: str | None) -> None:
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):
         raise UserError("Benutzername: 1–64 Zeichen aus A–Z, a–z, 0–9, . _ @ -")
     if role is not None and role not in ROLES:
         raise UserError(f"Rolle {role!r} gibt es nicht: {', '.join(ROLES)}")
@@ -68,7 +68,7 @@ def _check(username: str, role: str | None, staff_id: str | None, team_id: str |
     if team_id and role != "team_lead":
         raise UserError("--team-id gilt nur für team_lead")
     for value in (staff_id, team_id):
-        if value and not _LINK_ID.match(value):
+        if value and not _LINK_ID.fullmatch(value):
             raise UserError(f"ungültige Kennung {value[:64]!r}")
 
 
@@ -125,7 +125,7 @@ def _user(row: object) -> User:
 
 def get_user(engine: Engine, username: str) -> User | None:
     """The stored user named ``username`` (active or not), or None."""
-    if not isinstance(username, str) or not _USERNAME.match(username):
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
         return None
     cols = [users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
             users.c.active]
@@ -149,7 +149,7 @@ def verify_login(engine: Engine, username: str, password: str) -> User | None:
         return None
     stored: str | None = None
     user = None
-    if isinstance(username, str) and _USERNAME.match(username):
+    if isinstance(username, str) and _USERNAME.fullmatch(username):
         with engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
         if row is not None:

@@ -136,6 +136,8 @@ def test_users_add_update_disable(cli_env: EngineWorld) -> None:
     (["add", "x", "--role", "team_lead"], "--team-id"),
     (["add", "x", "--role", "controlling", "--staff-id", "S1"], "nur für case_manager"),
     (["add", "bad name", "--role", "controlling"], "Benutzername"),
+    (["add", "bob\n", "--role", "controlling"], "Benutzername"),
+    (["add", "x", "--role", "case_manager", "--staff-id", "S1\n"], "ungültige Kennung"),
     (["add", "x", "--role", "boss"], "boss"),
     (["disable", "niemand"], "gibt es nicht"),
 ])

@@ -78,7 +78,7 @@ def test_every_bad_field_named_at_once(cat: Catalogue) -> None:
 
 
 @pytest.mark.parametrize("value", ["0", "731", "-1", "1.5", "1e3", "zehn", "٣", "99999999999",
-                                   "0x10", "+5 5"])
+                                   "0x10", "+5 5", "5\n", "1_0", "0" * 11])
 def test_bad_int(cat: Catalogue, value: str) -> None:
     assert set(bad(cat, "R91", {"n_days": value})) == {"n_days"}
 
