@@ -41,8 +41,12 @@ def _pin_search_path(engine: Engine, schema: str, timeout_ms: int | None) -> Non
 
 
 def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
-                timeout_ms: int | None = None) -> Engine:
-    """Build an engine; ``schema`` pins PostgreSQL's search_path, ``readonly`` opens SQLite ro."""
+                timeout_ms: int | None = None, wal: bool = False) -> Engine:
+    """Build an engine; ``schema`` pins PostgreSQL's search_path, ``readonly`` opens SQLite ro.
+
+    ``wal`` (app database only) lets gunicorn workers append audit rows without blocking
+    readers; the case database stays in DELETE mode so that a generation is one file.
+    """
     if is_sqlite(url):
         path = sqlite_path(url)
         if readonly:
@@ -58,6 +62,9 @@ def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
             cur.execute("PRAGMA foreign_keys=OFF")
             if not readonly:
                 cur.execute("PRAGMA busy_timeout=10000")
+            if wal:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         return engine
@@ -74,7 +81,7 @@ def case_engine(config: Config) -> Engine:
 
 
 def app_engine(config: Config) -> Engine:
-    return make_engine(config.app_db_url, config.app_db_schema)
+    return make_engine(config.app_db_url, config.app_db_schema, wal=True)
 
 
 def init_app_db(engine: Engine, schema: str) -> None:
