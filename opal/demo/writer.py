@@ -72,7 +72,7 @@ class ExportWriter:
         tables: dict[str, Any] = {}
         for spec in EXPORT_TABLES:
             name = f"{spec.name}.csv"
-            digest = hashlib.sha256((self.out_dir / name).read_bytes()).hexdigest()
+            digest = _sha256(self.out_dir / name)
             tables[spec.name] = {"file": name, "rows": self.rows[spec.name], "sha256": digest}
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -84,6 +84,15 @@ class ExportWriter:
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
         (self.out_dir / "manifest.json").write_text(text, encoding="utf-8")
         return manifest
+
+
+def _sha256(path: Path) -> str:
+    """Hash in chunks: an nrw contact file is gigabytes and must not be read into memory."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def exported_at(as_of: date) -> str:
