@@ -74,3 +74,23 @@ def test_post_to_a_get_only_url_is_405(client: FlaskClient, auth: Auth) -> None:
     assert client.post("/reports").status_code == 405
     assert client.post("/reports/R02").status_code == 405
     assert client.post("/gibt-es-nicht").status_code == 404
+
+
+def test_app_database_down_gives_a_generic_500(web_app: Flask, client: FlaskClient,
+                                               auth: Auth) -> None:
+    from opal.db import make_engine
+
+    auth.login()
+    portal = web_app.extensions["opal"]
+    healthy = portal.app_db
+    portal.app_db = make_engine("sqlite:////nonexistent-dir/none/app.db", readonly=True)
+    try:
+        response = client.get("/reports")
+        html = response.get_data(True)
+        assert response.status_code == 500
+        assert "Vorgangsnummer" in html and "sqlite" not in html.lower()
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert client.get("/healthz").status_code == 200  # health reads the case DB only
+    finally:
+        portal.app_db = healthy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 from opal.cli import load_config
 
 #: access log without query strings: parameters stay out of the logs
+LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
@@ -79,6 +81,7 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo(f"opal: cannot start the portal: {exc}", err=True)
         sys.exit(2)
     _hide_server_banner()
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     click.echo(f"OPAL portal on http://{host}:{port}/ ({workers} workers); Ctrl+C stops it.")
     make_server(app, host, port, workers).run()
 

@@ -65,7 +65,10 @@ def _template_globals() -> dict[str, Any]:
     """Give every template the data date, the banner level, the user and the CSRF token."""
     from opal.web.security import csrf_token
 
-    user = current_user if current_user.is_authenticated else None
+    try:
+        user = current_user if current_user.is_authenticated else None
+    except Exception:  # the app DB is down: render the page (an error page) without a user
+        user = None
     return {"live": portal().live(), "csrf_token": csrf_token, "user": user,
             "role_label": ROLE_LABELS.get(getattr(user, "role", None) or "", "ohne Rolle"),
             "config": portal().config}

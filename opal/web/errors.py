@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from opal.errors import OpalError, new_incident_id
@@ -27,6 +28,11 @@ MESSAGES = {
     500: ("Interner Fehler", "Es ist ein interner Fehler aufgetreten. Bitte versuchen Sie es "
           "später erneut und nennen Sie bei Rückfragen die Vorgangsnummer."),
 }
+
+
+FALLBACK = ('<!doctype html><html lang="de"><head><meta charset="utf-8"><title>{title} – OPAL'
+            '</title></head><body><h1>{title}</h1><p>{message}</p>'
+            '<p>Vorgangsnummer: {incident}</p></body></html>')
 
 
 def init_app(app: Flask) -> None:
@@ -52,8 +58,13 @@ def error_response(status: int, message: str | None = None,
         response: Response = jsonify(body)
         response.status_code = status
         return response
-    html = render_template("error.html", status=status, title=title, message=text,
-                           errors=errors or {}, incident=incident)
+    try:
+        html = render_template("error.html", status=status, title=title, message=text,
+                               errors=errors or {}, incident=incident)
+    except Exception:  # the layout itself failed (e.g. no database): a bare page, same words
+        log.exception("error page could not be rendered")
+        html = FALLBACK.format(title=escape(title), message=escape(text),
+                               incident=escape(incident or "-"))
     return html, status
 
 
