@@ -78,8 +78,9 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
     totals = None
     if result.kind == "list" and any(c.total for c in cols) and total:
         totals = [_total(result.rows, c) if c.total else "" for c in cols]
-        if not cols[0].total:
-            totals[0] = "Summe"
+        label_at = next((i for i, c in enumerate(cols) if not c.total), None)
+        if label_at is not None:  # as the PDF does: the first column without a sum
+            totals[label_at] = "Summe"
     first = (page - 1) * size + 1 if total else 0
     return Table(headers, rows, totals, page, pages, first, first + len(shown) - 1 if total
                  else 0, total)
