@@ -14,6 +14,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import delete, insert, select, update
 
 from opal.appdb.schema import user_sessions, users
+from opal.users import get_user, verify_login
 from opal.web.portal import portal
 from opal.web.security import (
     login_throttled,
@@ -189,8 +190,6 @@ def logout() -> Any:
 
 def _authenticate(username: str, password: str) -> tuple[Any, int]:
     """Return (user, 200) or (None, 401/429); unknown names cost the same hash check."""
-    from opal.users import get_user, verify_login
-
     p = portal()
     now, address = p.now_naive(), client_address()
     with p.app_db.begin() as conn:
