@@ -65,6 +65,7 @@ def test_unlinked_case_manager_sees_no_report(web_app: Flask, clock: Clock) -> N
     assert login.status_code == 302
     page = stranger.get("/reports").get_data(True)
     assert 'href="/reports/R' not in page and "zugeordnet" in page
+    assert stranger.get("/reports/R02").status_code == 403
     assert stranger.get("/reports/R02?n_days=30").status_code == 403
     assert stranger.get("/reports/R02.csv").status_code == 403
 

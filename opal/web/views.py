@@ -55,7 +55,7 @@ def report(name: str) -> Any:
     if definition is None:
         p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 404, audited
         raise ReportNotFound()
-    if not p.can_run(actor, definition):
+    if not (p.can_run(actor, definition) and p.linked(actor)):
         p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 403, audited
         abort(403)
     args = request.args.to_dict()
