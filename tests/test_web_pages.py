@@ -255,6 +255,7 @@ def test_admin_pages_show_users_audit_and_runs(web_app: Flask) -> None:
     audit = client.get("/admin/audit?action=login&outcome=ok").get_data(True)
     assert "admin" in audit and "login" in audit
     assert client.get("/admin/audit?from=gestern").status_code == 400
+    assert "Benutzerliste" in client.get("/admin/audit?action=admin").get_data(True)
     runs = client.get("/admin/refresh").get_data(True)
     assert "ok" in runs and "23.11.2026" in runs
     assert "Müller" not in users_page + audit + runs  # no case data for the admin

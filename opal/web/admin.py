@@ -10,13 +10,13 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
 from opal.appdb.schema import ROLES, audit_log, refresh_runs, users
-from opal.web.auth import admin_required
+from opal.web.auth import admin_required, audit_event
 from opal.web.portal import portal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 100
 AUDIT_FILTERS = ("username", "action", "outcome", "report", "from", "to")
-AUDIT_CHOICES = {"action": ("run", "login", "logout", "purge"),
+AUDIT_CHOICES = {"action": ("run", "login", "logout", "admin", "purge"),
                  "outcome": ("ok", "denied", "invalid", "error")}
 
 
@@ -24,6 +24,7 @@ AUDIT_CHOICES = {"action": ("run", "login", "logout", "purge"),
 @admin_required
 def users_page() -> Any:
     """List every account with role, linkage and state (changes go through `opal users`)."""
+    _audit("Benutzerliste")
     with portal().app_db.connect() as conn:
         rows = conn.execute(select(users.c.username, users.c.role, users.c.staff_id,
                                    users.c.team_id, users.c.active, users.c.updated_at)
@@ -35,6 +36,7 @@ def users_page() -> Any:
 @admin_required
 def audit_page() -> Any:
     """Show the newest audit entries, filtered by user, action, outcome, report and day."""
+    _audit("Protokoll")
     given = {k: request.args.get(k, "").strip()[:64] for k in AUDIT_FILTERS}
     errors: dict[str, str] = {}
     query = select(audit_log)
@@ -70,7 +72,15 @@ def audit_page() -> Any:
 @admin_required
 def refresh_page() -> Any:
     """Show the live generation and the latest refresh runs with their messages."""
+    _audit("Datenübernahme")
     with portal().app_db.connect() as conn:
         runs = conn.execute(select(refresh_runs).order_by(refresh_runs.c.id.desc())
                             .limit(50)).mappings().all()
     return render_template("admin/refresh.html", runs=runs)
+
+
+def _audit(page: str) -> None:
+    """Record that an admin looked at an admin page (who watches the watchers)."""
+    from flask_login import current_user
+
+    audit_event(current_user.username, current_user.role, "admin", "ok", page)
