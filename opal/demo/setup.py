@@ -47,14 +47,14 @@ def ensure_secret(data_dir: Path) -> None:
     print(f"Schlüssel erzeugt: {key}")
 
 
-def ensure_export(export_dir: Path, as_of: date) -> None:
-    """Generate the Kreis-scale demo export (fixed seed) unless it exists."""
+def ensure_export(export_dir: Path, as_of: date, scale: str = "kreis") -> None:
+    """Generate the demo export (Kreis scale, fixed seed) unless it exists."""
     if (export_dir / "manifest.json").is_file():
         return
     from opal.demo import generate
 
     print(f"Erzeuge den Demo-Export (Kreis Borken, Datenstand {as_of.isoformat()}) ...")
-    generate(export_dir, scale="kreis", seed=1, as_of=as_of)
+    generate(export_dir, scale=scale, seed=1, as_of=as_of)
 
 
 def ensure_live(config: Config, export_dir: Path) -> None:
@@ -122,8 +122,15 @@ def main() -> int:
         print(f"opal: configuration error: {exc}", file=sys.stderr)
         return 2
     export_dir = data_dir / "export"
-    ensure_export(export_dir, date.today() - timedelta(days=1))
-    ensure_live(config, export_dir)
+    try:
+        ensure_export(export_dir, date.today() - timedelta(days=1))
+        ensure_live(config, export_dir)
+    except Exception as exc:  # a rejected refresh lists its problems; say so and stop
+        problems = getattr(exc, "problems", None) or [exc]
+        print("opal: the demo data could not be prepared:", file=sys.stderr)
+        for problem in problems[:20]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     from opal.db import case_engine
     from opal.refresh import live_generation
 
