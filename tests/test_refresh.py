@@ -117,6 +117,15 @@ def test_two_refreshes_in_a_row_keep_the_previous_generation(
     assert [r.status for r in runs(config)] == ["ok", "ok", "ok"]
 
 
+def test_a_damaged_sqlite_file_counts_as_nothing_live_and_is_replaced(
+        sqlite_config: Config, export_dir: Path) -> None:
+    live_file = sqlite_path(sqlite_config.case_db_url)
+    live_file.write_bytes(b"this is not a database" * 100)
+    assert live_generation(sqlite_config) is None
+    assert refresh(sqlite_config, export_dir).counts["person"] == 12
+    assert live_generation(sqlite_config) is not None
+
+
 def test_older_data_date_is_rejected(config: Config, make_export: Any) -> None:
     refresh(config, make_export("new", as_of="2026-11-24", exported_at="2026-11-25T01:30:00Z"))
     before = live_snapshot(config)

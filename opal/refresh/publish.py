@@ -140,15 +140,13 @@ def live_generation(config: Config, *, counts: bool = False) -> LiveInfo | None:
             return None
         db = sqlite3.connect(f"file:{live}?mode=ro", uri=True)
         try:
-            try:
-                row = db.execute(
-                    "SELECT as_of, exported_at, built_at, source FROM d_meta").fetchone()
-            except sqlite3.OperationalError:
-                return None
+            row = db.execute("SELECT as_of, exported_at, built_at, source FROM d_meta").fetchone()
             if row is None:
                 return None
             numbers = ({name: db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                         for name in BASE_TABLES} if counts else None)
+        except sqlite3.DatabaseError:  # not a generation (damaged): nothing usable is live
+            return None
         finally:
             db.close()
         return LiveInfo(date.fromisoformat(row[0]), row[1], row[2], row[3], numbers)
