@@ -127,3 +127,28 @@ def test_next_refresh_marks_a_killed_run_failed(config: Config, make_export: Any
     assert rows[0].message.startswith("abgebrochen")
     assert rows[0].finished_at is not None
 
+
+
+def test_killed_at_arbitrary_moments(config: Config, make_export: Any) -> None:
+    """Without a hook: whenever the kill lands, live is the old or the complete new generation."""
+    refresh(config, make_export("day1"))
+    old = live_snapshot(config)
+    day2 = newer_export(make_export)
+    env = {**os.environ, **config_env(config)}
+    new = None
+    for delay in (0.3, 0.5, 0.7, 0.9, 1.1, 1.3):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from opal.cli import main; main()", "refresh", str(day2)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        now = live_snapshot(config)
+        assert now is not None
+        if now != old:  # it finished before the kill: then it is exactly the new generation
+            assert now[0].isoformat() == "2026-11-24" and now[2]["office"] == 3
+            new = new or now
+            assert now[:3] == new[:3]
+    assert refresh(config, day2).counts["office"] == 3
+    assert all(r.status in ("ok", "failed") for r in run_rows(config))
