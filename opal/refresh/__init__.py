@@ -98,6 +98,8 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
         problems = load.check_generation(conn, manifest)
         if problems:
             raise RefreshRejected(problems)
+        say("analysing ...")
+        load.analyze(conn)
     return counts
 
 
