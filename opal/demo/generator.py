@@ -111,15 +111,21 @@ def _office(rng: random.Random, ctx: Any, units: list[BenefitUnit], office_id: s
 
 
 def _plant_names(units: list[BenefitUnit], a: int) -> None:
-    """Give the hostile names to main persons in stock, each with a case manager, not protected."""
-    names = iter(HOSTILE_PERSONS)
-    for unit in units:
-        hp = unit.members[0]
-        if hp.pclass and hp.cm is not None and not hp.protected:
-            try:
-                hp.last, hp.first = next(names)
-            except StopIteration:
-                return
+    """Give the hostile names to main persons in stock, each with a case manager, not protected.
+
+    They go to one case manager's persons first, so that a single case load (the demo user's)
+    shows every one of them; the rest spill over to colleagues.
+    """
+    candidates = [u.members[0] for u in units
+                  if u.members[0].pclass and u.members[0].cm is not None
+                  and not u.members[0].protected]
+    if not candidates:
+        return
+    first_cm = candidates[0].cm
+    ordered = ([p for p in candidates if p.cm == first_cm]
+               + [p for p in candidates if p.cm != first_cm])
+    for person, (last, first) in zip(ordered, HOSTILE_PERSONS, strict=False):
+        person.last, person.first = last, first
 
 
 def _office_line(out: ExportWriter, office_id: str, name: str, units: list[BenefitUnit],

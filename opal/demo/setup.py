@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from config import Config, ConfigError
 
@@ -71,14 +71,25 @@ def ensure_live(config: Config, export_dir: Path) -> None:
 
 
 def find_links(case_db: Engine, as_of: date) -> Links:
-    """Pick a busy case manager, a case manager with an active stand-in, and a team."""
+    """Pick a case manager (the one holding most planted hostile names, then the busiest), a
+    case manager with an active stand-in, and the first one's team.
+
+    The demo user should see the planted names (umlauts, ``=``-formulas, ``<script>``) so that
+    escaping and formula neutralisation are visible in every format.
+    """
+    from opal.demo.catalogue import HOSTILE_PERSONS
+
     day = as_of.toordinal()
     functions = "('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')"
+    hostile = [last for last, _first in HOSTILE_PERSONS]
     with case_db.connect() as conn:
         busy = conn.execute(text(
             "SELECT s.staff_id, s.team_id FROM staff s JOIN person p "
             f"ON p.case_manager_id = s.staff_id WHERE s.active = 1 AND s.function IN {functions} "
-            "GROUP BY s.staff_id, s.team_id ORDER BY COUNT(*) DESC, s.staff_id LIMIT 1")).first()
+            "GROUP BY s.staff_id, s.team_id "
+            "ORDER BY SUM(CASE WHEN p.last_name IN :hostile THEN 1 ELSE 0 END) DESC, "
+            "COUNT(*) DESC, s.staff_id LIMIT 1").bindparams(
+                bindparam("hostile", expanding=True)), {"hostile": hostile}).first()
         cover = conn.execute(text(
             "SELECT si.staff_id FROM stand_in si JOIN staff s ON s.staff_id = si.staff_id "
             f"WHERE s.function IN {functions} AND si.from_day <= :d "
