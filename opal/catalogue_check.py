@@ -125,6 +125,9 @@ def _check_columns(d: Defn) -> list[str]:
             out.append(f"{where}: a count column must be int")
         if c.total and not c.numeric:
             out.append(f"{where}: total only for numeric columns")
+        if c.total and "controlling" in d.roles:
+            # a sum over cells that may be suppressed would reveal them by subtraction
+            out.append(f"{where}: no total in a report controlling may run")
         if c.compute is not None:
             if c.type not in ("int", "decimal"):
                 out.append(f"{where}: a computed column must be int or decimal")

@@ -76,7 +76,7 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
     shown = result.rows[(page - 1) * size: page * size]
     rows = [[(format_cell(r.get(c.key), c), c.numeric) for c in cols] for r in shown]
     totals = None
-    if result.kind == "list" and any(c.total for c in cols) and total:
+    if any(c.total for c in cols) and total:
         totals = [_total(result.rows, c) if c.total else "" for c in cols]
         label_at = next((i for i, c in enumerate(cols) if not c.total), None)
         if label_at is not None:  # as the PDF does: the first column without a sum

@@ -285,8 +285,8 @@ class ResultPdf(ReportPage):
         return natural, minimum, flexible
 
     def _totals(self) -> list[str] | None:
-        """Return the sum row of a list's ``total`` columns, ``*`` if any cell is suppressed."""
-        if self.result.kind != "list" or not any(c.total for c in self.cols):
+        """Return the sum row of the ``total`` columns, ``*`` if any cell is suppressed."""
+        if not any(c.total for c in self.cols):
             return None
         row = [""] * len(self.cols)
         for i, col in enumerate(self.cols):
