@@ -51,12 +51,13 @@ def _engine_context(config: Config, app_db: Any, catalogue: Any, clock: Clock | 
 
 
 def _register(app: Flask) -> None:
-    from opal.web import admin, auth, errors, security, views
+    from opal.web import admin, auth, errors, openapi, security, views
 
     security.init_app(app)
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(openapi.bp)
     errors.init_app(app)
     app.context_processor(_template_globals)
 
