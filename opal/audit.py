@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 
 from opal.appdb.schema import audit_log
 from opal.clock import Clock, system_clock
@@ -39,16 +39,30 @@ def record(engine: Engine, *, clock: Clock = system_clock, username: str | None,
            data_as_of: str | None = None, message: str | None = None,
            client: str | None = None) -> None:
     """Insert one audit row in its own transaction; never pass personal data in ``message``."""
+    with engine.begin() as conn:
+        record_in(conn, clock=clock, username=username, role=role, action=action, report=report,
+                  params=params, format=format, row_count=row_count, outcome=outcome,
+                  duration_ms=duration_ms, data_as_of=data_as_of, message=message,
+                  client=client)
+
+
+def record_in(conn: Connection, *, clock: Clock = system_clock, username: str | None,
+              role: str | None, action: str = "run", report: str | None = None,
+              params: Mapping[str, Any] | None = None, format: str | None = None,
+              row_count: int | None = None, outcome: str, duration_ms: int | None = None,
+              data_as_of: str | None = None, message: str | None = None,
+              client: str | None = None) -> None:
+    """Insert one audit row inside the caller's transaction (``opal purge`` records itself
+    in the transaction that deletes, so both happen or neither)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     ts = clock().astimezone(UTC).replace(tzinfo=None)
-    with engine.begin() as conn:
-        conn.execute(insert(audit_log).values(
-            ts=ts, username=(username or None) and username[:64], role=role, action=action,
-            report=report and report[:10], params=params_json(params),
-            format=format and format[:10], row_count=row_count, outcome=outcome,
-            duration_ms=duration_ms, data_as_of=data_as_of,
-            message=message and message[:500], client=client and client[:64]))
+    conn.execute(insert(audit_log).values(
+        ts=ts, username=(username or None) and username[:64], role=role, action=action,
+        report=report and report[:10], params=params_json(params),
+        format=format and format[:10], row_count=row_count, outcome=outcome,
+        duration_ms=duration_ms, data_as_of=data_as_of,
+        message=message and message[:500], client=client and client[:64]))
 
 
 def recent(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:

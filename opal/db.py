@@ -85,10 +85,16 @@ def app_engine(config: Config) -> Engine:
 
 
 def init_app_db(engine: Engine, schema: str) -> None:
-    """Create the app tables (and the PostgreSQL schema) if they do not exist."""
+    """Create the app tables (and the PostgreSQL schema) if they do not exist; guard the audit
+    log against UPDATE and DELETE (``opal.appdb.guard``)."""
+    from opal.appdb import guard
     from opal.appdb.schema import metadata
 
     if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        with engine.begin() as conn:  # a portal account without CREATE on the database starts
+            found = conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
+                                 {"s": schema}).first()
+            if found is None:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     metadata.create_all(engine)
+    guard.install(engine, schema)

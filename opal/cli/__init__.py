@@ -24,9 +24,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from opal.cli import demo, refresh, reports, serve, users
+    from opal.cli import demo, purge, refresh, reports, serve, users
 
-    for module in (demo, refresh, reports, users, serve):
+    for module in (demo, refresh, reports, users, serve, purge):
         for command in module.COMMANDS:
             main.add_command(command)
 
