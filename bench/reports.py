@@ -1,7 +1,7 @@
 """Benchmark the report engine: per report and role, median/p95 of repeated in-process runs.
 
 Usage: .venv/bin/python bench/reports.py [--runs 15] [--data-dir DIR] [--seed 1]
-       [--as-of 2026-11-23]
+       [--as-of 2026-11-23] [--from-env] [--only R12,R13] [--roles controlling]
 
 Without a live generation in ``--data-dir`` (default ``var/bench-reports``) it first runs
 ``opal demo-export --scale kreis`` and ``opal refresh`` there. Each report then runs ``--runs``
@@ -9,6 +9,10 @@ times for the largest case load (case_manager), the largest team (team_lead) and
 (controlling), through ``run_report`` exactly as the portal calls it (audit rows go to a scratch
 SQLite app DB). ``overhead`` is the time outside the database (parameters, coercion, compute,
 suppression, sort; the audit insert is shown apart as ``audit``): the engine's own cost.
+
+``--from-env`` benchmarks the live generation the ``OPAL_*`` variables name instead (e.g. a
+PostgreSQL case DB: ``OPAL_CASE_DB_URL``, ``OPAL_CASE_DB_SCHEMA``; nothing is built then).
+``--only`` and ``--roles`` restrict the run to some reports or roles.
 """
 
 from __future__ import annotations
@@ -78,8 +82,17 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-reports"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--as-of", default="2026-11-23")
+    parser.add_argument("--from-env", action="store_true",
+                        help="use the live generation of the OPAL_* environment")
+    parser.add_argument("--only", default="", help="comma-separated report codes")
+    parser.add_argument("--roles", default="", help="comma-separated roles")
     args = parser.parse_args()
-    config = ensure_generation(args.data_dir.resolve(), args.seed, args.as_of)
+    if args.from_env:
+        config = Config.from_env(dict(os.environ))
+    else:
+        config = ensure_generation(args.data_dir.resolve(), args.seed, args.as_of)
+    only = {c.strip() for c in args.only.split(",") if c.strip()}
+    roles = {r.strip() for r in args.roles.split(",") if r.strip()}
     with tempfile.TemporaryDirectory() as scratch:
         apps = make_engine(f"sqlite:///{scratch}/app.db")
         init_app_db(apps, config.app_db_schema)
@@ -88,8 +101,10 @@ def main() -> None:
         print(f"{'report':6} {'role':13} {'rows':>6} {'median ms':>10} {'p95 ms':>8} "
               f"{'overhead ms':>12} {'audit ms':>9}")
         for defn in ctx.catalogue:
+            if only and defn.code not in only:
+                continue
             for role, actor in actors.items():
-                if not can_run(actor, defn):
+                if (roles and role not in roles) or not can_run(actor, defn):
                     continue
                 totals: list[float] = []
                 overheads: list[float] = []

@@ -2,32 +2,22 @@
 -- elb_sum: the sum of the 12 month-end eLb stocks of the months :month - 11 .. :month (a person
 -- is in the stock of month m when a merged ELB interval covers its last day), each person counted
 -- in the group of their attribute on that day (alleinerziehend: HAUPTPERSON of an ALLEINERZIEHEND
--- BG whose [start, end] covers it). integrations_12m: integrations of those months, grouped by
--- the attribute on their start day s (d_integration). One row per group value that occurs in
--- either, by label, then Gesamt. Months before the data's history simply contribute nothing.
-WITH k AS (
-    SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
-    UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8
-    UNION ALL SELECT 9 UNION ALL SELECT 10 UNION ALL SELECT 11
-),
-me AS (
-    SELECT dm.last_day
-    FROM k
-    JOIN d_month dm ON dm.month_idx = :month - k.k
-),
-st AS (
+-- BG whose [start, end] covers it): read from d_month_stock, which the refresh counts per month
+-- and attribute cell. integrations_12m: integrations of those months, grouped by the attribute
+-- on their start day s (d_integration). One row per group value that occurs in either, by
+-- label, then Gesamt. Months before the data's history have no d_month_stock rows (0).
+WITH st AS (
     SELECT
-        CASE WHEN :group_by = 'office' THEN p.office_id
-             WHEN :group_by = 'sex' THEN p.sex
+        CASE WHEN :group_by = 'office' THEN ms.office_id
+             WHEN :group_by = 'sex' THEN ms.sex
              WHEN :group_by = 'fluchtkontext' THEN
-                 CASE WHEN p.fluchtkontext = 1 THEN 'ja' ELSE 'nein' END
-             ELSE CASE WHEN p.bg_role = 'HAUPTPERSON' AND p.bg_type = 'ALLEINERZIEHEND'
-                            AND p.bg_start_day <= me.last_day AND p.bg_end_day >= me.last_day
-                       THEN 'ja' ELSE 'nein' END
-        END AS gkey
-    FROM me
-    JOIN d_elb_interval i ON i.from_day <= me.last_day AND i.to_day >= me.last_day
-    JOIN d_person p ON p.customer_no = i.customer_no
+                 CASE WHEN ms.fluchtkontext = 1 THEN 'ja' ELSE 'nein' END
+             ELSE CASE WHEN ms.alleinerziehend = 1 THEN 'ja' ELSE 'nein' END
+        END AS gkey,
+        ms.elb
+    FROM d_month_stock ms
+    WHERE ms.month_idx BETWEEN :month - 11 AND :month
+      AND ms.elb > 0
 ),
 it AS (
     SELECT
@@ -40,7 +30,7 @@ it AS (
     FROM d_integration di
     WHERE di.month_idx BETWEEN :month - 11 AND :month
 ),
-sg AS (SELECT st.gkey, COUNT(*) AS elb_sum FROM st GROUP BY st.gkey),
+sg AS (SELECT st.gkey, SUM(st.elb) AS elb_sum FROM st GROUP BY st.gkey),
 ig AS (SELECT it.gkey, COUNT(*) AS integrations FROM it GROUP BY it.gkey),
 keys AS (SELECT sg.gkey FROM sg UNION SELECT ig.gkey FROM ig),
 r AS (
@@ -58,7 +48,7 @@ r AS (
     SELECT
         1, 'Gesamt', NULL,
         (SELECT COUNT(*) FROM it),
-        (SELECT COUNT(*) FROM st)
+        COALESCE((SELECT SUM(st.elb) FROM st), 0)
 )
 SELECT
     r.grp AS "group",

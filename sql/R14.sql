@@ -3,82 +3,52 @@
 -- day); s0 is returned as elb, s12 as elb_prev_year. inK: inflow in month :month - K (in the
 -- stock at its last day, not on the day before its first day); outK: outflow in month :month - K
 -- (in the stock on the day before its first day, not at its last day). K1E3/K1E4 divide inK and
--- outK by s(K+1) (compute columns). A person's office is the office of their BG. Months before
--- the data's history count 0. The NOT EXISTS probes use d_elb_interval's primary key.
-WITH k AS (
-    SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
-    UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8
-    UNION ALL SELECT 9 UNION ALL SELECT 10 UNION ALL SELECT 11 UNION ALL SELECT 12
-),
-me AS (
-    SELECT k.k, dm.first_day - 1 AS prev_day, dm.last_day
-    FROM k
-    JOIN d_month dm ON dm.month_idx = :month - k.k
-),
-ev AS (
-    SELECT 's' AS t, me.k, i.customer_no
-    FROM me
-    JOIN d_elb_interval i ON i.from_day <= me.last_day AND i.to_day >= me.last_day
-    UNION ALL
-    SELECT 'i', me.k, i.customer_no
-    FROM me
-    JOIN d_elb_interval i ON i.from_day <= me.last_day AND i.to_day >= me.last_day
-    WHERE me.k <= 11
-      AND NOT EXISTS (SELECT 1 FROM d_elb_interval j
-                      WHERE j.customer_no = i.customer_no
-                        AND j.from_day <= me.prev_day AND j.to_day >= me.prev_day)
-    UNION ALL
-    SELECT 'o', me.k, i.customer_no
-    FROM me
-    JOIN d_elb_interval i ON i.from_day <= me.prev_day AND i.to_day >= me.prev_day
-    WHERE me.k <= 11
-      AND NOT EXISTS (SELECT 1 FROM d_elb_interval j
-                      WHERE j.customer_no = i.customer_no
-                        AND j.from_day <= me.last_day AND j.to_day >= me.last_day)
-),
-po AS (
+-- outK by s(K+1) (compute columns). A person's office is the office of their BG. The refresh
+-- counts stock, inflow and outflow per month and office in d_month_stock; months before the
+-- data's history have no rows there and count 0.
+WITH po AS (
     SELECT
-        p.office_id,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 0 THEN 1 ELSE 0 END) AS s0,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 1 THEN 1 ELSE 0 END) AS s1,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 2 THEN 1 ELSE 0 END) AS s2,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 3 THEN 1 ELSE 0 END) AS s3,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 4 THEN 1 ELSE 0 END) AS s4,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 5 THEN 1 ELSE 0 END) AS s5,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 6 THEN 1 ELSE 0 END) AS s6,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 7 THEN 1 ELSE 0 END) AS s7,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 8 THEN 1 ELSE 0 END) AS s8,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 9 THEN 1 ELSE 0 END) AS s9,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 10 THEN 1 ELSE 0 END) AS s10,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 11 THEN 1 ELSE 0 END) AS s11,
-        SUM(CASE WHEN ev.t = 's' AND ev.k = 12 THEN 1 ELSE 0 END) AS s12,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 0 THEN 1 ELSE 0 END) AS in0,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 1 THEN 1 ELSE 0 END) AS in1,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 2 THEN 1 ELSE 0 END) AS in2,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 3 THEN 1 ELSE 0 END) AS in3,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 4 THEN 1 ELSE 0 END) AS in4,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 5 THEN 1 ELSE 0 END) AS in5,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 6 THEN 1 ELSE 0 END) AS in6,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 7 THEN 1 ELSE 0 END) AS in7,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 8 THEN 1 ELSE 0 END) AS in8,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 9 THEN 1 ELSE 0 END) AS in9,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 10 THEN 1 ELSE 0 END) AS in10,
-        SUM(CASE WHEN ev.t = 'i' AND ev.k = 11 THEN 1 ELSE 0 END) AS in11,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 0 THEN 1 ELSE 0 END) AS out0,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 1 THEN 1 ELSE 0 END) AS out1,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 2 THEN 1 ELSE 0 END) AS out2,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 3 THEN 1 ELSE 0 END) AS out3,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 4 THEN 1 ELSE 0 END) AS out4,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 5 THEN 1 ELSE 0 END) AS out5,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 6 THEN 1 ELSE 0 END) AS out6,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 7 THEN 1 ELSE 0 END) AS out7,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 8 THEN 1 ELSE 0 END) AS out8,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 9 THEN 1 ELSE 0 END) AS out9,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 10 THEN 1 ELSE 0 END) AS out10,
-        SUM(CASE WHEN ev.t = 'o' AND ev.k = 11 THEN 1 ELSE 0 END) AS out11
-    FROM ev
-    JOIN d_person p ON p.customer_no = ev.customer_no
-    GROUP BY p.office_id
+        ms.office_id,
+        SUM(CASE WHEN ms.month_idx = :month THEN ms.elb ELSE 0 END) AS s0,
+        SUM(CASE WHEN ms.month_idx = :month - 1 THEN ms.elb ELSE 0 END) AS s1,
+        SUM(CASE WHEN ms.month_idx = :month - 2 THEN ms.elb ELSE 0 END) AS s2,
+        SUM(CASE WHEN ms.month_idx = :month - 3 THEN ms.elb ELSE 0 END) AS s3,
+        SUM(CASE WHEN ms.month_idx = :month - 4 THEN ms.elb ELSE 0 END) AS s4,
+        SUM(CASE WHEN ms.month_idx = :month - 5 THEN ms.elb ELSE 0 END) AS s5,
+        SUM(CASE WHEN ms.month_idx = :month - 6 THEN ms.elb ELSE 0 END) AS s6,
+        SUM(CASE WHEN ms.month_idx = :month - 7 THEN ms.elb ELSE 0 END) AS s7,
+        SUM(CASE WHEN ms.month_idx = :month - 8 THEN ms.elb ELSE 0 END) AS s8,
+        SUM(CASE WHEN ms.month_idx = :month - 9 THEN ms.elb ELSE 0 END) AS s9,
+        SUM(CASE WHEN ms.month_idx = :month - 10 THEN ms.elb ELSE 0 END) AS s10,
+        SUM(CASE WHEN ms.month_idx = :month - 11 THEN ms.elb ELSE 0 END) AS s11,
+        SUM(CASE WHEN ms.month_idx = :month - 12 THEN ms.elb ELSE 0 END) AS s12,
+        SUM(CASE WHEN ms.month_idx = :month THEN ms.inflow ELSE 0 END) AS in0,
+        SUM(CASE WHEN ms.month_idx = :month - 1 THEN ms.inflow ELSE 0 END) AS in1,
+        SUM(CASE WHEN ms.month_idx = :month - 2 THEN ms.inflow ELSE 0 END) AS in2,
+        SUM(CASE WHEN ms.month_idx = :month - 3 THEN ms.inflow ELSE 0 END) AS in3,
+        SUM(CASE WHEN ms.month_idx = :month - 4 THEN ms.inflow ELSE 0 END) AS in4,
+        SUM(CASE WHEN ms.month_idx = :month - 5 THEN ms.inflow ELSE 0 END) AS in5,
+        SUM(CASE WHEN ms.month_idx = :month - 6 THEN ms.inflow ELSE 0 END) AS in6,
+        SUM(CASE WHEN ms.month_idx = :month - 7 THEN ms.inflow ELSE 0 END) AS in7,
+        SUM(CASE WHEN ms.month_idx = :month - 8 THEN ms.inflow ELSE 0 END) AS in8,
+        SUM(CASE WHEN ms.month_idx = :month - 9 THEN ms.inflow ELSE 0 END) AS in9,
+        SUM(CASE WHEN ms.month_idx = :month - 10 THEN ms.inflow ELSE 0 END) AS in10,
+        SUM(CASE WHEN ms.month_idx = :month - 11 THEN ms.inflow ELSE 0 END) AS in11,
+        SUM(CASE WHEN ms.month_idx = :month THEN ms.outflow ELSE 0 END) AS out0,
+        SUM(CASE WHEN ms.month_idx = :month - 1 THEN ms.outflow ELSE 0 END) AS out1,
+        SUM(CASE WHEN ms.month_idx = :month - 2 THEN ms.outflow ELSE 0 END) AS out2,
+        SUM(CASE WHEN ms.month_idx = :month - 3 THEN ms.outflow ELSE 0 END) AS out3,
+        SUM(CASE WHEN ms.month_idx = :month - 4 THEN ms.outflow ELSE 0 END) AS out4,
+        SUM(CASE WHEN ms.month_idx = :month - 5 THEN ms.outflow ELSE 0 END) AS out5,
+        SUM(CASE WHEN ms.month_idx = :month - 6 THEN ms.outflow ELSE 0 END) AS out6,
+        SUM(CASE WHEN ms.month_idx = :month - 7 THEN ms.outflow ELSE 0 END) AS out7,
+        SUM(CASE WHEN ms.month_idx = :month - 8 THEN ms.outflow ELSE 0 END) AS out8,
+        SUM(CASE WHEN ms.month_idx = :month - 9 THEN ms.outflow ELSE 0 END) AS out9,
+        SUM(CASE WHEN ms.month_idx = :month - 10 THEN ms.outflow ELSE 0 END) AS out10,
+        SUM(CASE WHEN ms.month_idx = :month - 11 THEN ms.outflow ELSE 0 END) AS out11
+    FROM d_month_stock ms
+    WHERE ms.month_idx BETWEEN :month - 12 AND :month
+    GROUP BY ms.office_id
 ),
 r AS (
     SELECT

@@ -346,7 +346,27 @@ d_integration = Table(
 )
 Index("ix_d_integration_month", d_integration.c.month_idx)
 
-DERIVED_TABLES = (d_meta, d_month, d_elb_interval, d_person, d_list_scope, d_integration)
+#: month-end stocks and flows per month and attribute cell (opal.refresh.derive_month): the
+#: persons eLb / LZB / LZB in an activating measure on the month's last day, and the inflow /
+#: outflow against the previous month's last day; each counted with their office, sex,
+#: Fluchtkontext and alleinerziehend on that day. Only cells with a count have a row, so a month
+#: before the data's history sums to 0. R12-R14 read these instead of d_elb_interval.
+d_month_stock = Table(
+    "d_month_stock", metadata,
+    Column("month_idx", Integer, primary_key=True),
+    Column("office_id", _text_type(), primary_key=True),
+    Column("sex", String(1), primary_key=True),
+    Column("fluchtkontext", Integer, primary_key=True),
+    Column("alleinerziehend", Integer, primary_key=True),
+    Column("elb", Integer, nullable=False),
+    Column("lzb", Integer, nullable=False),
+    Column("lzb_activated", Integer, nullable=False),
+    Column("inflow", Integer, nullable=False),
+    Column("outflow", Integer, nullable=False),
+)
+
+DERIVED_TABLES = (d_meta, d_month, d_elb_interval, d_person, d_list_scope, d_integration,
+                  d_month_stock)
 
 
 def viewer_for_staff(staff_id: str) -> str:

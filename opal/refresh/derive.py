@@ -21,11 +21,19 @@ from opal.casedb.schema import (
     d_list_scope,
     d_meta,
     d_month,
+    d_month_stock,
     d_person,
 )
 from opal.refresh.derive_calc import Interval, merge_intervals
 from opal.refresh.derive_integration import integration_rows
-from opal.refresh.derive_load import load_base
+from opal.refresh.derive_load import (
+    CHUNK_PERSONS,
+    load_activation,
+    load_base,
+    load_children,
+    person_chunks,
+)
+from opal.refresh.derive_month import mark_persons, month_stock_rows, new_marks
 from opal.refresh.derive_person import interval_rows, person_rows, scope_rows
 from opal.refresh.load import insert_rows
 
@@ -48,8 +56,13 @@ def month_rows(as_of: date) -> list[dict[str, Any]]:
 
 
 def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
-                  built_at: datetime) -> None:
-    """Compute every ``d_*`` table from the loaded base tables on ``conn`` for ``as_of``."""
+                  built_at: datetime, chunk_persons: int = CHUNK_PERSONS) -> None:
+    """Compute every ``d_*`` table from the loaded base tables on ``conn`` for ``as_of``.
+
+    Persons are read and derived in ranges of ``chunk_persons`` customer numbers (every
+    per-person fact depends on that person's rows only; the BG's children are read once for
+    all), so memory is bounded by the chunk, not by the county.
+    """
     conn.execute(insert(d_meta).values(
         as_of=as_of, as_of_day=dates.day(as_of), exported_at=manifest["exported_at"],
         source=manifest.get("source", ""), format_version=manifest.get("format_version", 1),
@@ -57,10 +70,16 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
     write_rows(conn, d_month, month_rows(as_of))
 
     d = dates.day(as_of)
-    base = load_base(conn, d)
-    merged: dict[str, list[Interval]] = {
-        cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
-    write_rows(conn, d_elb_interval, interval_rows(merged))
-    write_rows(conn, d_person, person_rows(base, merged, as_of))
-    write_rows(conn, d_list_scope, scope_rows(base))
-    write_rows(conn, d_integration, integration_rows(base, merged, as_of))
+    kids = load_children(conn, d)
+    marks = new_marks()
+    for chunk in person_chunks(conn, chunk_persons):
+        base = load_base(conn, d, chunk, kids)
+        merged: dict[str, list[Interval]] = {
+            cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
+        write_rows(conn, d_elb_interval, interval_rows(merged))
+        write_rows(conn, d_person, person_rows(base, merged, as_of))
+        write_rows(conn, d_list_scope, scope_rows(base))
+        write_rows(conn, d_integration, integration_rows(base, merged, as_of))
+        mark_persons(marks, base, merged, as_of, load_activation(conn, d, chunk))
+        del base, merged
+    write_rows(conn, d_month_stock, month_stock_rows(marks, as_of))

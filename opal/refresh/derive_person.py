@@ -36,22 +36,15 @@ def interval_rows(merged: dict[str, list[Interval]]) -> Iterator[Row]:
             yield {"customer_no": cno, "from_day": f, "to_day": t}
 
 
-def _children_under_18(base: BaseData, as_of: date) -> dict[str, list[str]]:
-    """Per BG, the KIND members under 18 on as_of (born by then): the R07 child rule."""
-    kids: defaultdict[str, list[str]] = defaultdict(list)
-    d = dates.day(as_of)
-    for p in base.persons:
-        if p.bg_role == "KIND" and p.birth_day <= d and dates.age_on(
-                dates.from_day(p.birth_day), as_of) < 18:
-            kids[p.bg_id].append(p.customer_no)
-    return kids
+def _other_child_u18(kids: tuple[int, str] | None, cno: str) -> bool:
+    """A KIND member of the BG other than ``cno`` is under 18 (``BaseData.kids``)."""
+    return kids is not None and (kids[0] >= 2 or kids[1] != cno)
 
 
 def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
                 ) -> Iterator[Row]:
     """One ``d_person`` row per person with every fact on ``as_of``."""
     d = dates.day(as_of)
-    kids = _children_under_18(base, as_of)
     for p in base.persons:
         cno = p.customer_no
         bg = base.bgs[p.bg_id]
@@ -110,7 +103,7 @@ def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
             "elb_since": dates.from_day(since) if since is not None else None,
             "elb_since_day": since,
             "offer_since_entry": int(offer),
-            "child_u18_in_bg": int(any(k != cno for k in kids.get(p.bg_id, ()))),
+            "child_u18_in_bg": int(_other_child_u18(base.kids.get(p.bg_id), cno)),
             "plan_id": plan[0] if plan is not None else None,
             "plan_type": plan_type,
             "plan_next_review": dates.from_day(review_day) if review_day is not None else None,
