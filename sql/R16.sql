@@ -3,24 +3,20 @@
 -- alleinerziehend_bg: those of bg_type ALLEINERZIEHEND; fluchtkontext_bg: those whose
 -- HAUPTPERSON is in Fluchtkontext. elb, nef (NEF spell and not eLb), u25 (eLb under 25),
 -- ue50 (eLb aged 50 or more), lzb, persons (eLb + NEF).
-WITH bm AS (
+-- The BG facts come from d_person (bg_active, bg_type, office_id are the BG's own columns
+-- there), one pass without a join: a person neither eLb nor HAUPTPERSON changes no BG figure.
+WITH bg AS (
     SELECT
-        b.bg_id,
-        b.office_id,
-        CASE WHEN b.bg_type = 'ALLEINERZIEHEND' THEN 1 ELSE 0 END AS ae,
+        p.bg_id,
+        p.office_id,
+        CASE WHEN p.bg_type = 'ALLEINERZIEHEND' THEN 1 ELSE 0 END AS ae,
         MAX(CASE WHEN p.bg_role = 'HAUPTPERSON' AND p.fluchtkontext = 1
-                 THEN 1 ELSE 0 END) AS flucht,
-        MAX(p.is_elb) AS has_elb
-    FROM benefit_unit b
-    JOIN d_person p ON p.bg_id = b.bg_id
-    WHERE b.start_day <= :_as_of
-      AND (b.end_day IS NULL OR b.end_day >= :_as_of)
-    GROUP BY b.bg_id, b.office_id, b.bg_type
-),
-bg AS (
-    SELECT bm.bg_id, bm.office_id, bm.ae, bm.flucht
-    FROM bm
-    WHERE bm.has_elb = 1
+                 THEN 1 ELSE 0 END) AS flucht
+    FROM d_person p
+    WHERE p.bg_active = 1
+      AND (p.is_elb = 1 OR p.bg_role = 'HAUPTPERSON')
+    GROUP BY p.bg_id, p.office_id, p.bg_type
+    HAVING MAX(p.is_elb) = 1
 ),
 bo AS (
     SELECT bg.office_id, COUNT(*) AS bg, SUM(bg.ae) AS alleinerziehend_bg,
