@@ -1,5 +1,7 @@
 -- R05 Maßnahmen enden demnächst: participations (of persons in scope) without exit_date whose
 -- planned_end_date lies in [as_of, as_of + :n_days]; optional filter on the legal basis.
+-- The case load drives the query (CROSS JOIN keeps d_list_scope the outer loop on SQLite; on
+-- PostgreSQL it is a plain join): its cost follows the case load, not the county's participations.
 SELECT
     p.customer_no AS customer_no,
     p.name AS name,
@@ -18,13 +20,13 @@ SELECT
           AND f.entry_day > mp.entry_day
           AND f.entry_day <= :_as_of
     ) THEN 1 ELSE 0 END AS has_follow_up
-FROM measure_participation mp
+FROM d_list_scope s
+CROSS JOIN measure_participation mp
 JOIN measure_type mt ON mt.measure_code = mp.measure_code
-JOIN d_person p ON p.customer_no = mp.customer_no
-JOIN d_list_scope s
-    ON s.customer_no = p.customer_no
-   AND s.viewer = :_viewer
-WHERE mp.exit_day IS NULL
+JOIN d_person p ON p.customer_no = s.customer_no
+WHERE s.viewer = :_viewer
+  AND mp.customer_no = s.customer_no
+  AND mp.exit_day IS NULL
   AND mp.entry_day <= :_as_of
   AND mp.planned_end_day >= :_as_of
   AND mp.planned_end_day <= :_as_of + :n_days
