@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.opal-installed
 export OPAL_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest system-deps demo bench clean
+.PHONY: run test lint typecheck pytest system-deps demo bench clean security
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,6 +47,10 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/refresh.py --scale small --scale kreis
+
+# Not in CI nor in `make test`: sqlmap against every report parameter (security/sqlmap.sh).
+security: $(STAMP)
+	bash security/sqlmap.sh
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
