@@ -38,6 +38,7 @@ Row = dict[str, Any]
 #: (first month_idx, last month_idx), both included
 Run = tuple[int, int]
 METRICS = ("elb", "lzb", "lzb_activated", "inflow", "outflow")
+ELB, LZB, LZB_ACTIVATED, INFLOW, OUTFLOW = range(len(METRICS))
 
 
 @cache
@@ -111,10 +112,12 @@ def lzb_runs(intervals: list[Interval], last_month: int) -> list[Run]:
     return runs
 
 
-Marks = defaultdict[tuple[tuple[str, str, int, int], str], defaultdict[int, int]]
+#: per cell (office, sex, fluchtkontext, alleinerziehend), per metric (METRICS order):
+#: month -> +1/-1 at the start/after the end of each run
+Marks = defaultdict[tuple[str, str, int, int], tuple[defaultdict[int, int], ...]]
 
 
-def _mark(marks: Marks, static: tuple[str, str, int], ae_run: Run | None, metric: str,
+def _mark(marks: Marks, static: tuple[str, str, int], ae_run: Run | None, metric: int,
           runs: Iterable[Run]) -> None:
     """+1 at the start and -1 after the end of each run, split where alleinerziehend changes."""
     for a, b in runs:
@@ -128,14 +131,14 @@ def _mark(marks: Marks, static: tuple[str, str, int], ae_run: Run | None, metric
             if b > ae_run[1]:
                 pieces.append((ae_run[1] + 1, b, 0))
         for lo, hi, ae in pieces:
-            cell = marks[((*static, ae), metric)]
-            cell[lo] += 1
-            cell[hi + 1] -= 1
+            deltas = marks[(*static, ae)][metric]
+            deltas[lo] += 1
+            deltas[hi + 1] -= 1
 
 
 def new_marks() -> Marks:
-    """marks[(cell, metric)][month]: +1/-1 at the start/after the end of each run."""
-    return defaultdict(lambda: defaultdict(int))
+    """An empty ``Marks``."""
+    return defaultdict(lambda: tuple(defaultdict(int) for _ in METRICS))
 
 
 def mark_persons(marks: Marks, base: BaseData, merged: dict[str, list[Interval]], as_of: date,
@@ -159,34 +162,38 @@ def mark_persons(marks: Marks, base: BaseData, merged: dict[str, list[Interval]]
                                    last_month)
         stock = merge_runs(r for f, t in intervals
                            if (r := month_end_run(f, t, last_month)) is not None)
-        _mark(marks, static, ae_run, "elb", stock)
-        _mark(marks, static, ae_run, "inflow", ((a, a) for a, _b in stock))
-        _mark(marks, static, ae_run, "outflow",
+        _mark(marks, static, ae_run, ELB, stock)
+        _mark(marks, static, ae_run, INFLOW, ((a, a) for a, _b in stock))
+        _mark(marks, static, ae_run, OUTFLOW,
               ((b + 1, b + 1) for _a, b in stock if b < last_month))
         lzb = merge_runs(lzb_runs(intervals, last_month))
-        _mark(marks, static, ae_run, "lzb", lzb)
+        _mark(marks, static, ae_run, LZB, lzb)
         spans = activation.get(p.customer_no)
         if spans and lzb:
             active = merge_runs(r for f, t in spans
                                 if (r := month_end_run(f, t, last_month)) is not None)
-            _mark(marks, static, ae_run, "lzb_activated", intersect_runs(lzb, active))
+            _mark(marks, static, ae_run, LZB_ACTIVATED, intersect_runs(lzb, active))
 
 
 def month_stock_rows(marks: Marks, as_of: date) -> Iterator[Row]:
-    """``d_month_stock`` rows from the marks of every person (only cells with a count)."""
+    """``d_month_stock`` rows from the marks of every person (only cells with a count).
+
+    One cell at a time (its metrics' running sums side by side), so only one cell's months are
+    ever held here, however many offices there are.
+    """
     last_month = dates.month_of(as_of)
-    cells: defaultdict[tuple[int, tuple[str, str, int, int]], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(METRICS, 0))
-    for (key, metric), deltas in marks.items():
-        running = 0
-        months = sorted(deltas)
+    for (office_id, sex, fluchtkontext, ae), per_metric in sorted(marks.items()):
+        months = sorted(set().union(*per_metric))
+        running = [0] * len(METRICS)
         for idx, month in enumerate(months):
-            running += deltas[month]
-            if running == 0 or month > last_month:
+            if month > last_month:
+                break
+            for i, deltas in enumerate(per_metric):
+                running[i] += deltas.get(month, 0)
+            if not any(running):
                 continue
             end = months[idx + 1] if idx + 1 < len(months) else last_month + 1
             for m in range(month, min(end, last_month + 1)):
-                cells[(m, key)][metric] = running
-    for (month, (office_id, sex, fluchtkontext, ae)), counts in sorted(cells.items()):
-        yield {"month_idx": month, "office_id": office_id, "sex": sex,
-               "fluchtkontext": fluchtkontext, "alleinerziehend": ae, **counts}
+                yield {"month_idx": m, "office_id": office_id, "sex": sex,
+                       "fluchtkontext": fluchtkontext, "alleinerziehend": ae,
+                       **dict(zip(METRICS, running, strict=True))}
