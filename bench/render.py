@@ -8,6 +8,8 @@ Run: ``.venv/bin/python bench/render.py [--rows 5000] [--big 200000]``
 * XLSX: time and peak memory of ``XlsxRenderer.render`` for the same list, 1,000 and ``--big``
   rows, each in a fresh process: peak RSS (VmHWM, reset after the Result is built) minus the RSS
   before rendering, so only the renderer counts (the bytes it returns included).
+* CSV: the same memory measurement for ``CsvRenderer``, 1,000 and ``--big`` rows. Target: the big
+  export's peak within 100 MB of the 1,000-row one (``--only-csv`` runs just this).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
+from opal.renderers.csv import CsvRenderer  # noqa: E402
 from opal.renderers.pdf import PLAIN_ROW, SIZE, ResultPdf, cell_text  # noqa: E402
 from opal.renderers.pdfpage import FONT, FONT_BOLD, register_fonts  # noqa: E402
 from opal.renderers.xlsx import XlsxRenderer  # noqa: E402
@@ -138,8 +141,9 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def xlsx_child(n: int) -> None:
+def xlsx_child(n: int, fmt: str = "xlsx") -> None:
     """In a fresh process: build ``n`` rows, then report render time and peak RSS growth."""
+    renderer = CsvRenderer() if fmt == "csv" else XlsxRenderer()
     result = make_result(n)
     gc.collect()
     try:  # reset the peak (VmHWM) so that only the render counts
@@ -148,15 +152,15 @@ def xlsx_child(n: int) -> None:
         pass
     base = _status_kib("VmRSS")
     start, start_cpu = time.perf_counter(), time.process_time()
-    body = XlsxRenderer().render(result).body
+    body = renderer.render(result).body
     seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     grown = (_status_kib("VmHWM") - base) / 1024
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mib": grown, "size": len(body)}))
 
 
-def xlsx_run(n: int) -> dict[str, float]:
+def xlsx_run(n: int, fmt: str = "xlsx") -> dict[str, float]:
     """Run ``xlsx_child`` in a subprocess so that each size starts from a clean heap."""
-    out = subprocess.run([sys.executable, __file__, "--xlsx-child", str(n)], check=True,
+    out = subprocess.run([sys.executable, __file__, f"--{fmt}-child", str(n)], check=True,
                          capture_output=True, text=True).stdout
     return dict(json.loads(out))
 
@@ -167,9 +171,17 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=200000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--xlsx-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--csv-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--only-csv", action="store_true", help="only the CSV memory check")
     args = parser.parse_args()
     if args.xlsx_child:
         xlsx_child(args.xlsx_child)
+        return
+    if args.csv_child:
+        xlsx_child(args.csv_child, "csv")
+        return
+    if args.only_csv:
+        csv_check(args.big)
         return
 
     result = make_result(args.rows)
@@ -187,6 +199,18 @@ def main() -> None:
         print(f"XLSX {n:7d} rows: {run['seconds']:6.2f} s ({run['cpu']:6.2f} s CPU, "
               f"{n / run['cpu']:7,.0f} rows/CPU-s), peak RSS growth {run['peak_mib']:5.1f} MiB, "
               f"file {run['size'] / 2**20:4.1f} MiB")
+    csv_check(args.big)
+
+
+def csv_check(big: int) -> None:
+    """CSV: peak RSS growth of 1,000 and ``big`` rows; target: within 100 MB of each other."""
+    runs = {n: xlsx_run(n, "csv") for n in (1000, big)}
+    for n, run in runs.items():
+        print(f"CSV  {n:7d} rows: {run['seconds']:6.2f} s ({run['cpu']:6.2f} s CPU), "
+              f"peak RSS growth {run['peak_mib']:5.1f} MiB, file {run['size'] / 2**20:4.1f} MiB")
+    extra = (runs[big]["peak_mib"] - runs[1000]["peak_mib"]) * 2**20 / 1e6
+    print(f"  CSV {big:,} rows need {extra:.0f} MB more than 1,000 rows (target <= 100 MB: "
+          + ("ok" if extra <= 100 else "MISSED") + ")")
 
 if __name__ == "__main__":
     main()
