@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -28,6 +29,12 @@ def _hide_server_banner() -> None:
 
     setattr(default_headers, "_opal_patched", True)  # noqa: B010
     wsgi.Response.default_headers = default_headers
+
+
+def default_workers() -> int:
+    """gunicorn's rule of thumb, 2 x cores + 1 (at most 9): a short HTML list finds a free
+    worker while others render a PDF or check a password (bench/http_load.py)."""
+    return max(2, min(2 * (os.cpu_count() or 1) + 1, 9))
 
 
 def make_server(app: Any, host: str, port: int, workers: int) -> Any:
@@ -64,7 +71,8 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(2, 64),
+@click.option("--workers", default=default_workers(), show_default=True,
+              type=click.IntRange(2, 64),
               help="gunicorn worker processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the portal (gunicorn) until SIGTERM/SIGINT; refuse to start when misconfigured."""

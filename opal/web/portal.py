@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -37,6 +38,7 @@ class Portal:
         self.app_db = app_db
         self.catalogue = catalogue
         self.engine_ctx = engine_ctx
+        self._live_cache: tuple[tuple[int, ...], Any] | None = None
 
     def now(self) -> datetime:
         """Return the portal's current time (aware UTC)."""
@@ -87,11 +89,32 @@ class Portal:
         live: Live | None = g.opal_live
         return live
 
-    def _load_live(self) -> Live | None:
+    def _live_info(self) -> Any:
+        """Return ``live_generation``; on SQLite read once per generation file, not per request.
+
+        The key is taken before the read (a publish in between only causes a second read) and
+        covers an in-place change too (mtime, size), not just a new file.
+        """
+        from opal.db import is_sqlite, sqlite_path
         from opal.refresh import live_generation
 
+        if not is_sqlite(self.config.case_db_url):
+            return live_generation(self.config)
         try:
-            info = live_generation(self.config)
+            found = os.stat(sqlite_path(self.config.case_db_url))
+        except OSError:
+            return live_generation(self.config)
+        key = (found.st_dev, found.st_ino, found.st_mtime_ns, found.st_size)
+        cached = self._live_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        info = live_generation(self.config)
+        self._live_cache = (key, info)
+        return info
+
+    def _load_live(self) -> Live | None:
+        try:
+            info = self._live_info()
         except Exception:  # an unreadable case DB is "nothing live", never a crash
             current_app.logger.exception("live generation unreadable")
             return None
