@@ -124,31 +124,44 @@ def run_report(ctx: EngineContext, code: str, actor: Actor, args: Mapping[str, s
         raise failure from exc
 
 
+#: identifies a generation (built_at alone has one-second resolution)
+_GENERATION_SQL = "SELECT as_of_day, exported_at, built_at FROM d_meta"
+#: how often a run is read again when generations are published while it runs
+_GENERATION_TRIES = 3
+
+
 def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
     ctx = run.ctx
     if run.fmt not in defn.formats:
         raise ParameterError({"format": "Dieses Format gibt es für diesen Bericht nicht: "
                                         + ", ".join(defn.formats) + "."})
     db_started = time.monotonic()
-    with ctx.case_engine.connect() as conn, conn.begin():
-        cancel = _limit_time(conn, ctx.config.statement_timeout_ms)
-        try:
-            meta = conn.execute(text("SELECT as_of_day FROM d_meta")).first()
-            if meta is None:
-                raise NoData()
-            run.as_of = dates.from_day(int(meta[0]))
-            link = linkage(conn, run.actor)
-            scope = scope_for(run.actor, link.live)
-            db_time = time.monotonic() - db_started
-            parsed = parse_params(defn, run.args, run.as_of, allow_sort=run.client != "cli",
-                                  paged=paged)
-            binds = {**parsed.bind, **scope, "_as_of": dates.day(run.as_of)}
-            db_started = time.monotonic()
-            result = conn.execute(text(defn.sql), binds)
-            raw_rows = [dict(r) for r in result.mappings()]
-            db_time += time.monotonic() - db_started
-        finally:
-            cancel()
+    for _attempt in range(_GENERATION_TRIES):
+        with ctx.case_engine.connect() as conn, conn.begin():
+            cancel = _limit_time(conn, ctx.config.statement_timeout_ms)
+            try:
+                meta = conn.execute(text(_GENERATION_SQL)).first()
+                if meta is None:
+                    raise NoData()
+                run.as_of = dates.from_day(int(meta[0]))
+                link = linkage(conn, run.actor)
+                scope = scope_for(run.actor, link.live)
+                parsed = parse_params(defn, run.args, run.as_of,
+                                      allow_sort=run.client != "cli", paged=paged)
+                binds = {**parsed.bind, **scope, "_as_of": dates.day(run.as_of)}
+                result = conn.execute(text(defn.sql), binds)
+                raw_rows = [dict(r) for r in result.mappings()]
+                # PostgreSQL resolves the renamed live schema anew in every statement: a
+                # generation published meanwhile shows in d_meta, and the run is read again
+                same = tuple(meta) == tuple(conn.execute(text(_GENERATION_SQL)).first() or ())
+            finally:
+                cancel()
+        if same:
+            break
+    else:
+        raise NoData("Die Daten werden gerade aktualisiert. Bitte versuchen Sie es gleich noch "
+                     "einmal.")
+    db_time = time.monotonic() - db_started
     rows, suppressed = shape_rows(defn, raw_rows, run.actor.role == "controlling")
     if parsed.sort:
         rows = sort_rows(rows, parsed.sort, parsed.desc, defn.visible_columns[0].key)
