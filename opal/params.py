@@ -136,6 +136,8 @@ def clean_for_log(value: str, limit: int) -> str:
 
 def _junk(raw: object) -> str | None:
     """Return a message if ``raw`` is not a clean, short, valid UTF-8 text."""
+    if isinstance(raw, (list, tuple)):
+        return "Bitte diesen Parameter nur einmal angeben."
     if not isinstance(raw, str):
         return "Ungültiger Wert."
     if len(raw) > MAX_VALUE_LEN:

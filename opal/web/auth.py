@@ -14,6 +14,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import delete, insert, select, update
 
 from opal.appdb.schema import user_sessions, users
+from opal.params import clean_for_log
 from opal.users import get_user, verify_login
 from opal.web.portal import portal
 from opal.web.security import (
@@ -119,6 +120,8 @@ def admin_required(view: F) -> F:
         if not current_user.is_authenticated:
             return _unauthorized()
         if current_user.role != "admin":
+            audit_event(current_user.username, current_user.role, "admin", "denied",
+                        "keine Administrationsrolle")
             abort(403)
         return view(*args, **kwargs)
 
@@ -166,7 +169,8 @@ def login() -> Any:
         if current_user.is_authenticated:
             return redirect(nxt)
         return render_template("login.html", next=nxt)
-    username = request.form.get("username", "").strip()[:64]
+    # control characters (NUL breaks PostgreSQL text) escaped: such a name never matches a user
+    username = clean_for_log(request.form.get("username", "").strip(), 64)
     user, status = _authenticate(username, request.form.get("password", ""))
     if user is None:
         message = THROTTLED if status == 429 else LOGIN_FAILED
@@ -240,8 +244,10 @@ def client_address() -> str:
 
 def safe_next(value: str | None) -> str:
     """Return a local path to continue to after login; anything else goes to the catalogue."""
+    # no control characters or backslashes anywhere: browsers drop TAB/CR/LF from URLs
+    # ("/\t/evil.com" becomes "//evil.com") and CR/LF cannot go into a Location header
     if value and value.startswith("/") and not value.startswith(("//", "/\\")) \
-            and not value.startswith("/login"):
+            and not value.startswith("/login") and value.isprintable() and "\\" not in value:
         return value
     return "/reports"
 

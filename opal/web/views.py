@@ -58,7 +58,7 @@ def report(name: str) -> Any:
     if not (p.can_run(actor, definition) and p.linked(actor)):
         p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 403, audited
         abort(403)
-    args = request.args.to_dict()
+    args = query_args()
     if not args and definition.params:
         return _page(definition, args, {}, None, 200)
     try:
@@ -68,9 +68,16 @@ def report(name: str) -> Any:
     return _page(definition, args, {}, result, 200)
 
 
-def _page(definition: Any, args: dict[str, str], errors: dict[str, str], result: Any,
+def query_args() -> dict[str, Any]:
+    """The query arguments; a repeated one keeps all its values (a list), which the engine
+    rejects naming the field: never silently the first of several (parameter pollution)."""
+    return {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
+
+
+def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result: Any,
           status: int) -> Any:
     """Render the report page: form (with errors), and the table when there is a result."""
+    args = {k: v if isinstance(v, str) else ", ".join(v) for k, v in args.items()}
     live = portal().live()
     fields = build_fields(definition, args, errors, live.as_of if live else None)
     table = downloads = None
@@ -124,7 +131,7 @@ def download(code: str, fmt: str) -> Any:
                                    p.config.downloads_per_minute)
     if not allowed:
         raise RateLimited(TOO_MANY)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in query_args().items() if k != "page"}
     result = p.run(code, current_user.actor(), args, fmt, client=client_address(), paged=False)
     rendered = get_renderer(fmt).render(result)
     response = Response(rendered.body, mimetype=rendered.mimetype)
