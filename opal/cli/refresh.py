@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from opal.cli import load_config
@@ -34,8 +35,10 @@ def refresh_command(export_dir: Path, accept_shrink: bool) -> None:
     except RefreshError as exc:
         click.echo(f"opal refresh: {exc}; the live data is unchanged", err=True)
         sys.exit(1)
-    except (OSError, SQLAlchemyError) as exc:  # a disk or database fault, not the export's
-        click.echo(f"opal refresh: failed ({type(exc).__name__}: {exc}); the live data is "
+    except (OSError, SQLAlchemyError, psycopg.Error) as exc:  # disk or database, not export
+        # first line only: a COPY error's CONTEXT line may quote a row (names included)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        click.echo(f"opal refresh: failed ({type(exc).__name__}: {first}); the live data is "
                    "unchanged", err=True)
         sys.exit(1)
     click.echo(result.summary())
