@@ -49,6 +49,8 @@ def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
 
     ``wal`` (app database only) lets gunicorn workers append audit rows without blocking
     readers; the case database stays in DELETE mode so that a generation is one file.
+    Bound values never appear in error messages (``hide_parameters``): they would carry report
+    parameters and scope ids into the application log.
     """
     if is_sqlite(url):
         path = sqlite_path(url)
@@ -59,10 +61,11 @@ def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
             # connection to a WAL database checkpoints, fsyncs and deletes the -wal file, which
             # made every request pay several ms per app-DB transaction (bench/http_load.py)
             path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, poolclass=QueuePool, pool_size=8, max_overflow=8)
+            engine = create_engine(url, poolclass=QueuePool, pool_size=8, max_overflow=8,
+                                   hide_parameters=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, poolclass=NullPool)
+            engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -76,7 +79,8 @@ def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                           hide_parameters=True)
     if schema:
         _pin_search_path(engine, schema, timeout_ms)
     return engine
@@ -101,7 +105,7 @@ def _generation_engine(path: Path) -> Engine:
     schema parse of a new connection on every checkout (bench/http_load.py).
     """
     engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", poolclass=QueuePool,
-                           pool_size=4, max_overflow=12)
+                           pool_size=4, max_overflow=12, hide_parameters=True)
 
     @event.listens_for(engine, "do_connect")
     def _remember_file(_dialect: Any, record: Any, _cargs: Any, _cparams: Any) -> None:
