@@ -34,6 +34,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not value > 0:
@@ -109,6 +116,9 @@ SETTINGS: tuple[Setting, ...] = (
             "largest share a table may shrink by against the live generation"),
     Setting("session_idle_minutes", _positive_int, "30", "idle timeout of a portal session"),
     Setting("session_max_hours", _positive_int, "10", "absolute lifetime of a portal session"),
+    Setting("trusted_proxies", _non_negative_int, "0",
+            "reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed; "
+            "0: the header is ignored (it could be forged)"),
 )
 
 
@@ -132,6 +142,7 @@ class Config:
     refresh_max_shrink: float
     session_idle_minutes: int
     session_max_hours: int
+    trusted_proxies: int
 
     @property
     def data_path(self) -> Path:

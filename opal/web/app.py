@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from opal.clock import Clock, system_clock
@@ -37,6 +38,11 @@ def build_app(config: Config | None = None, clock: Clock | None = None, *,
     catalogue = catalogue if catalogue is not None else load_and_check()
     app.extensions["opal"] = Portal(config, clock or system_clock, app_db, catalogue,
                                     _engine_context(config, app_db, catalogue, clock))
+    if config.trusted_proxies:
+        # behind a TLS proxy the client address (login throttle, audit) comes from the
+        # X-Forwarded-For entries of exactly that many proxies; never from a client's header
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     _register(app)
     logging.getLogger("opal").setLevel(logging.INFO)
     return app
