@@ -13,7 +13,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from config import Config
 from opal import dates
@@ -22,6 +24,7 @@ from opal.audit import record
 from opal.catalogue import Catalogue, ReportDefinition
 from opal.clock import Clock, system_clock
 from opal.compute import parse, round_half_up, to_fraction
+from opal.db import is_sqlite, sqlite_path
 from opal.errors import (
     AccessDenied,
     ExportTooLarge,
@@ -130,19 +133,34 @@ _GENERATION_SQL = "SELECT as_of_day, exported_at, built_at FROM d_meta"
 _GENERATION_TRIES = 3
 
 
+def _generation(conn: Connection) -> Any:
+    """Return the live generation's identity; no generation yet is NoData (503), not a fault."""
+    try:
+        meta = conn.execute(text(_GENERATION_SQL)).first()
+    except (OperationalError, ProgrammingError) as exc:
+        missing = (isinstance(exc.orig, psycopg.errors.UndefinedTable)
+                   or "no such table" in str(exc.orig))
+        if missing:
+            raise NoData() from exc
+        raise
+    if meta is None:
+        raise NoData()
+    return meta
+
+
 def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
     ctx = run.ctx
     if run.fmt not in defn.formats:
         raise ParameterError({"format": "Dieses Format gibt es für diesen Bericht nicht: "
                                         + ", ".join(defn.formats) + "."})
     db_started = time.monotonic()
+    if is_sqlite(ctx.config.case_db_url) and not sqlite_path(ctx.config.case_db_url).exists():
+        raise NoData()  # nothing published yet
     for _attempt in range(_GENERATION_TRIES):
         with ctx.case_engine.connect() as conn, conn.begin():
             cancel = _limit_time(conn, ctx.config.statement_timeout_ms)
             try:
-                meta = conn.execute(text(_GENERATION_SQL)).first()
-                if meta is None:
-                    raise NoData()
+                meta = _generation(conn)
                 run.as_of = dates.from_day(int(meta[0]))
                 link = linkage(conn, run.actor)
                 scope = scope_for(run.actor, link.live)
