@@ -142,8 +142,8 @@ def load(url: str, cookie: str | None, connections: int, seconds: int) -> tuple[
             cmd[1:1] = ["-H", f"Cookie: {cookie}"]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p50 = re.search(r"50%\s+(\S+)", out)
-        p99 = re.search(r"99%\s+(\S+)", out)
+        p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
+        p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
         bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         errors = re.search(r"Socket errors: (.*)", out)
         note = f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}"
