@@ -113,6 +113,35 @@ def test_idle_and_absolute_timeouts(web_app: Flask, client: FlaskClient, auth: A
     assert clock.now - started > timedelta(hours=cfg.session_max_hours)
 
 
+def test_the_idle_clock_is_written_at_most_once_a_minute(web_app: Flask, client: FlaskClient,
+                                                         auth: Auth, clock: Clock) -> None:
+    """Requests within a minute do not write the session; the idle timeout counts from a write."""
+    from sqlalchemy import select
+
+    from opal.appdb.schema import user_sessions
+
+    def last_seen() -> object:
+        with web_app.extensions["opal"].app_db.connect() as conn:
+            return conn.execute(select(user_sessions.c.last_seen_at)).scalar_one()
+
+    cfg = web_app.extensions["opal"].config
+    auth.login()
+    login_time = last_seen()
+    clock.advance(seconds=59)
+    assert client.get("/reports").status_code == 200
+    assert last_seen() == login_time  # no write: less than a minute
+    clock.advance(seconds=1)
+    assert client.get("/reports").status_code == 200
+    touched = last_seen()
+    assert touched != login_time  # a minute old: written
+    clock.advance(seconds=30)
+    assert client.get("/reports").status_code == 200  # not written (30 s)
+    clock.advance(minutes=cfg.session_idle_minutes, seconds=-30)
+    assert client.get("/reports").status_code == 200  # exactly idle_minutes since the write
+    clock.advance(minutes=cfg.session_idle_minutes, seconds=1)
+    assert client.get("/reports").status_code == 302
+
+
 def test_post_without_or_with_wrong_csrf_token_is_400(client: FlaskClient, auth: Auth) -> None:
     client.get("/login")
     data = {"username": USERS["case_manager"][0], "password": PASSWORD}

@@ -33,6 +33,9 @@ THROTTLED = ("Anmeldung fehlgeschlagen. Zu viele Versuche: bitte warten Sie 15 M
              "bevor Sie es erneut versuchen.")
 DOWNLOAD_SUFFIXES = (".pdf", ".csv", ".xlsx", ".json")
 
+#: how stale ``last_seen_at`` may get before a request writes it again (idle timeout)
+TOUCH_EVERY = timedelta(minutes=1)
+
 
 @dataclass
 class PortalUser(UserMixin):
@@ -94,8 +97,10 @@ def _load_user(req: Request) -> PortalUser | None:
             g.opal_clear_session = True
             return None
         assert row is not None
-        conn.execute(update(user_sessions).where(user_sessions.c.id == sid)
-                     .values(last_seen_at=now))
+        if now - row["last_seen_at"] >= TOUCH_EVERY:
+            # the idle timeout works at minute resolution: no write on every request
+            conn.execute(update(user_sessions).where(user_sessions.c.id == sid)
+                         .values(last_seen_at=now))
     g.opal_session_token = token
     return PortalUser(row["id"], row["username"], row["role"], row["staff_id"], row["team_id"])
 
