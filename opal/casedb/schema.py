@@ -233,6 +233,8 @@ Index("ix_mp_entry", BASE_TABLES["measure_participation"].c.entry_day)
 Index("ix_bspell_person", BASE_TABLES["benefit_spell"].c.customer_no)
 Index("ix_uspell_person", BASE_TABLES["unemployment_spell"].c.customer_no)
 Index("ix_plan_person", BASE_TABLES["integration_plan"].c.customer_no)
+Index("ix_profile_person", BASE_TABLES["profile"].c.customer_no,
+      BASE_TABLES["profile"].c.valid_from_day)
 Index("ix_emp_person", BASE_TABLES["employment_spell"].c.customer_no)
 
 # ----- derived layer (computed by opal.refresh.derive for the generation's as_of) -------------
