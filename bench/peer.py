@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -84,18 +83,8 @@ def start(cmd: list[str], env: dict[str, str], log: Path, probe: str) -> subproc
             return proc
         except OSError:
             time.sleep(0.3)
-    stop(proc)
+    bench_http.stop(proc)
     raise SystemExit(f"{cmd[0]} did not answer within 60 s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def login(base: str, name: str, password: str) -> str:
@@ -236,7 +225,7 @@ def main() -> None:
                          args.seconds)}
         print(f"Datasette page sizes: {sizes}", file=sys.stderr)
     finally:
-        stop(datasette)
+        bench_http.stop(datasette)
 
     port = bench_http.free_port()
     portal = bench_http.start_portal(data_dir, port, args.workers,
