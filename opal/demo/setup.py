@@ -18,11 +18,11 @@ from config import Config, ConfigError
 
 #: the demo accounts: name, role, what they are linked to
 DEMO_USERS = (
-    ("fallmanager", "case_manager", "case manager of a full case load"),
-    ("vertretung", "case_manager", "case manager who covers a colleague (Vertretung)"),
-    ("teamleitung", "team_lead", "team lead of the first case manager's team"),
-    ("controlling", "controlling", "county-wide aggregates"),
-    ("admin", "admin", "users, audit log, refresh runs"),
+    ("fallmanager", "case_manager", "Fallmanagement mit vollem Fallbestand"),
+    ("vertretung", "case_manager", "Fallmanagement, vertritt eine Kollegin oder einen Kollegen"),
+    ("teamleitung", "team_lead", "Teamleitung des Teams von fallmanager"),
+    ("controlling", "controlling", "kreisweite Kennzahlen, keine Namen"),
+    ("admin", "admin", "Benutzer, Protokoll, Datenübernahmen; keine Falldaten"),
 )
 CASE_MANAGER_FUNCTIONS = ("FALLMANAGEMENT", "ARBEITSVERMITTLUNG")
 
