@@ -18,7 +18,6 @@ from flask.testing import FlaskClient
 
 from opal.cli import main
 from opal.refresh import refresh
-from tests.conftest import require_pg
 from tests.fixtures.attack import (
     CODES,
     CUSTOMER,
@@ -32,6 +31,7 @@ from tests.fixtures.attack import (
     export_without,
     html_all_pages,
     own_protected,
+    portal_per_backend,
     protected,
     runner_for,
     runs,
@@ -51,11 +51,7 @@ SMUGGLED = ("staff_id", "case_manager_id", "case_manager", "team_id", "team", "v
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def hm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
        ) -> Iterator[HmPortal]:
-    if request.param == "pg":
-        require_pg()
-    portal = start(tmp_path_factory.mktemp(f"attack-access-{request.param}"), request.param)
-    yield portal
-    portal.close()
+    yield from portal_per_backend(request, tmp_path_factory, "attack-access")
 
 
 @pytest.fixture(scope="module")

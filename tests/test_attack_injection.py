@@ -13,7 +13,6 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import require_pg
 from tests.fixtures.attack import (
     CATALOGUE,
     CODES,
@@ -23,8 +22,8 @@ from tests.fixtures.attack import (
     HmPortal,
     customers_in,
     definition,
+    portal_per_backend,
     runner_for,
-    start,
 )
 from tests.fixtures.web import PASSWORD, csrf_of
 
@@ -53,12 +52,8 @@ RAW_QUERIES = ["{p}=%ff%fe", "{p}=%c0%80", "{p}=%ed%a0%80", "{p}=%00", "{p}=1&{p
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def hm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
        ) -> Iterator[HmPortal]:
-    if request.param == "pg":
-        require_pg()
-    portal = start(tmp_path_factory.mktemp(f"attack-inj-{request.param}"), request.param,
-                   login_max_failures=1_000_000)
-    yield portal
-    portal.close()
+    yield from portal_per_backend(request, tmp_path_factory, "attack-inj",
+                                  login_max_failures=1_000_000)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import pytest
 from werkzeug.test import TestResponse
 
 from opal.cli.serve import ACCESS_LOG_FORMAT
-from tests.conftest import require_pg
 from tests.fixtures.attack import (
     CODES,
     CUSTOMER,
@@ -26,6 +25,7 @@ from tests.fixtures.attack import (
     HmPortal,
     definition,
     persons,
+    portal_per_backend,
     runner_for,
     start,
 )
@@ -40,12 +40,8 @@ LEAKS = ("Traceback", "sqlalchemy", "sqlite3", "psycopg", "SELECT ", " FROM ", "
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def hm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
        ) -> Iterator[HmPortal]:
-    if request.param == "pg":
-        require_pg()
-    portal = start(tmp_path_factory.mktemp(f"attack-logs-{request.param}"), request.param,
-                   downloads_per_minute=500)
-    yield portal
-    portal.close()
+    yield from portal_per_backend(request, tmp_path_factory, "attack-logs",
+                                  downloads_per_minute=500)
 
 
 def personal_strings() -> list[str]:

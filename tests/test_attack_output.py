@@ -26,7 +26,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from opal.renderers.cells import FORMULA_TRIGGERS
-from tests.conftest import IN_CI, require_pg
+from tests.conftest import IN_CI
 from tests.fixtures.attack import (
     HmPortal,
     allowed_customers,
@@ -34,7 +34,7 @@ from tests.fixtures.attack import (
     hostile_names,
     pdf_text,
     persons,
-    start,
+    portal_per_backend,
 )
 
 #: the lists that show the hostile persons: R02 with n_days=1 lists every eLb of the case load
@@ -55,11 +55,7 @@ def hostile_customers(user: str) -> list[str]:
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def hm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
        ) -> Iterator[HmPortal]:
-    if request.param == "pg":
-        require_pg()
-    portal = start(tmp_path_factory.mktemp(f"attack-out-{request.param}"), request.param)
-    yield portal
-    portal.close()
+    yield from portal_per_backend(request, tmp_path_factory, "attack-out")
 
 
 @pytest.fixture(scope="module")
