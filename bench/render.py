@@ -7,9 +7,11 @@ Run: ``.venv/bin/python bench/render.py [--rows 5000] [--big 200000]``
   floor. Target: the renderer reaches at least 50 % of the floor's pages/s.
 * XLSX: time and peak memory of ``XlsxRenderer.render`` for the same list, 1,000 and ``--big``
   rows, each in a fresh process: peak RSS (VmHWM, reset after the Result is built) minus the RSS
-  before rendering, so only the renderer counts (the bytes it returns included).
-* CSV: the same memory measurement for ``CsvRenderer``, 1,000 and ``--big`` rows. Target: the big
-  export's peak within 100 MB of the 1,000-row one (``--only-csv`` runs just this).
+  before rendering, so only the renderer counts (the bytes it returns included; a streamed
+  format's chunks are taken one by one and dropped, as a download response sends them).
+* CSV and JSON: the same memory measurement for ``CsvRenderer`` and ``JsonRenderer``, 1,000 and
+  ``--big`` rows. Target: the big export's peak within 100 MB of the 1,000-row one
+  (``--only-csv`` / ``--only-json`` run just that format).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
+from opal.renderers import Renderer  # noqa: E402
 from opal.renderers.csv import CsvRenderer  # noqa: E402
+from opal.renderers.json import JsonRenderer  # noqa: E402
 from opal.renderers.pdf import PLAIN_ROW, SIZE, ResultPdf, cell_text  # noqa: E402
 from opal.renderers.pdfpage import FONT, FONT_BOLD, register_fonts  # noqa: E402
 from opal.renderers.xlsx import XlsxRenderer  # noqa: E402
@@ -143,7 +147,7 @@ def _status_kib(field: str) -> int:
 
 def xlsx_child(n: int, fmt: str = "xlsx") -> None:
     """In a fresh process: build ``n`` rows, then report render time and peak RSS growth."""
-    renderer = CsvRenderer() if fmt == "csv" else XlsxRenderer()
+    renderer: Renderer = {"csv": CsvRenderer, "json": JsonRenderer}.get(fmt, XlsxRenderer)()
     result = make_result(n)
     gc.collect()
     try:  # reset the peak (VmHWM) so that only the render counts
@@ -152,10 +156,10 @@ def xlsx_child(n: int, fmt: str = "xlsx") -> None:
         pass
     base = _status_kib("VmRSS")
     start, start_cpu = time.perf_counter(), time.process_time()
-    body = renderer.render(result).body
+    size = sum(len(chunk) for chunk in renderer.render(result).chunks())
     seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     grown = (_status_kib("VmHWM") - base) / 1024
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mib": grown, "size": len(body)}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mib": grown, "size": size}))
 
 
 def xlsx_run(n: int, fmt: str = "xlsx") -> dict[str, float]:
@@ -172,7 +176,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--xlsx-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--csv-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--only-csv", action="store_true", help="only the CSV memory check")
+    parser.add_argument("--only-json", action="store_true", help="only the JSON memory check")
     args = parser.parse_args()
     if args.xlsx_child:
         xlsx_child(args.xlsx_child)
@@ -180,8 +186,12 @@ def main() -> None:
     if args.csv_child:
         xlsx_child(args.csv_child, "csv")
         return
-    if args.only_csv:
-        csv_check(args.big)
+    if args.json_child:
+        xlsx_child(args.json_child, "json")
+        return
+    if args.only_csv or args.only_json:
+        for fmt in ("csv",) * args.only_csv + ("json",) * args.only_json:
+            stream_check(args.big, fmt)
         return
 
     result = make_result(args.rows)
@@ -199,17 +209,19 @@ def main() -> None:
         print(f"XLSX {n:7d} rows: {run['seconds']:6.2f} s ({run['cpu']:6.2f} s CPU, "
               f"{n / run['cpu']:7,.0f} rows/CPU-s), peak RSS growth {run['peak_mib']:5.1f} MiB, "
               f"file {run['size'] / 2**20:4.1f} MiB")
-    csv_check(args.big)
+    stream_check(args.big, "csv")
+    stream_check(args.big, "json")
 
 
-def csv_check(big: int) -> None:
-    """CSV: peak RSS growth of 1,000 and ``big`` rows; target: within 100 MB of each other."""
-    runs = {n: xlsx_run(n, "csv") for n in (1000, big)}
+def stream_check(big: int, fmt: str) -> None:
+    """CSV or JSON: peak RSS growth of 1,000 and ``big`` rows; target: within 100 MB."""
+    runs = {n: xlsx_run(n, fmt) for n in (1000, big)}
+    name = fmt.upper()
     for n, run in runs.items():
-        print(f"CSV  {n:7d} rows: {run['seconds']:6.2f} s ({run['cpu']:6.2f} s CPU), "
+        print(f"{name:4s} {n:7d} rows: {run['seconds']:6.2f} s ({run['cpu']:6.2f} s CPU), "
               f"peak RSS growth {run['peak_mib']:5.1f} MiB, file {run['size'] / 2**20:4.1f} MiB")
-    extra = (runs[big]["peak_mib"] - runs[1000]["peak_mib"]) * 2**20 / 1e6
-    print(f"  CSV {big:,} rows need {extra:.0f} MB more than 1,000 rows (target <= 100 MB: "
+    extra = max(runs[big]["peak_mib"] - runs[1000]["peak_mib"], 0.0) * 2**20 / 1e6  # no "-0"
+    print(f"  {name} {big:,} rows need {extra:.0f} MB more than 1,000 rows (target <= 100 MB: "
           + ("ok" if extra <= 100 else "MISSED") + ")")
 
 if __name__ == "__main__":

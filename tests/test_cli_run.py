@@ -56,6 +56,18 @@ def test_run_csv_to_file(cli_env: EngineWorld, tmp_path: Path) -> None:
     assert "7 Zeilen" in err
 
 
+def test_run_csv_streams_to_stdout_in_chunks(cli_env: EngineWorld, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from opal.renderers.csv import CsvRenderer
+
+    monkeypatch.setattr(CsvRenderer, "batch", 2)  # several chunks for the 7 rows
+    code, out, err = run("run", "R91", "--user", "cm1", "-p", "n_days=1", "--format", "csv")
+    assert code == 0, err
+    text = out.decode("utf-8")
+    assert text.startswith("\ufeffBericht;R91") and text.endswith("\r\n")
+    assert len(text.partition("\r\n\r\n")[2].splitlines()) == 1 + 7
+
+
 @pytest.mark.parametrize("args,exit_code,needles", [
     (["R91", "--user", "ctrl"], 3, ["verweigert"]),
     (["R91", "--user", "admin"], 3, ["verweigert"]),

@@ -151,3 +151,48 @@ def test_csv_quotes_and_params() -> None:
     assert body == ('\ufeffBericht;"R99 Titel; mit ""Quote"""\r\nDatum;01.07.2026\r\n'
                     "Nur U25;ja\r\nDatenstand;23.11.2026\r\nErstellt;24.11.2026 06:12:03 UTC\r\n"
                     '\r\nText;Wert\r\n"a\r\nb";-1,50\r\n')
+
+
+def _many(n: int, decimals: bool = True) -> Result:
+    """A list of ``n`` rows: a formula-like, quoted text, a date, an int, a decimal, a flag."""
+    columns = (ColumnDef("t", "Text"), ColumnDef("d", "Datum", "date"),
+               ColumnDef("n", "Anzahl", "int"), ColumnDef("b", "Aktiv", "bool"))
+    if decimals:
+        columns += (ColumnDef("v", "Wert", "decimal", decimals=2),)
+    rows: list[dict[str, object]] = [
+        {"t": f'=x{i}; "q"', "d": date(2026, 1, 1 + i % 28), "n": i, "b": i % 2 == 0,
+         "v": Decimal(f"{i}.50")} for i in range(n)]
+    return Result(code="R99", title="Viele", kind="list", orientation="portrait", params=(),
+                  columns=columns, rows=rows, as_of=date(2026, 11, 23),
+                  generated_at=datetime(2026, 11, 24, 6, 12, 3, tzinfo=UTC))
+
+
+def test_csv_streams_in_batches_that_join_to_the_whole_file() -> None:
+    rendered = get_renderer("csv").render(_many(2500))
+    chunks = list(rendered.chunks())
+    assert len(chunks) == 3  # 1,000 rows per chunk: never the whole file as one string
+    assert chunks[0].startswith("\ufeffBericht;R99 Viele\r\n".encode())
+    expected = (
+        "\ufeffBericht;R99 Viele\r\nDatenstand;23.11.2026\r\nErstellt;24.11.2026 06:12:03 UTC\r\n"
+        "\r\nText;Datum;Anzahl;Aktiv;Wert\r\n"
+        + "".join(f'"\'=x{i}; ""q""";{1 + i % 28:02d}.01.2026;{i};{"nein" if i % 2 else "ja"};'
+                  f"{i},50\r\n" for i in range(2500))
+    ).encode()
+    assert b"".join(chunks) == expected
+    assert rendered.body == expected and list(rendered.chunks()) == chunks  # re-iterable
+
+
+def test_json_streams_in_batches_that_join_to_the_whole_document() -> None:
+    rendered = get_renderer("json").render(_many(2500, decimals=False))
+    chunks = list(rendered.chunks())
+    assert len(chunks) == 4  # the head with 1,000 rows, 1,000, 500, the tail
+    body = b"".join(chunks)
+    assert body == rendered.body
+    # exactly what json.dumps makes of the whole document in one piece
+    assert body.decode() == json.dumps(json.loads(body), ensure_ascii=False) + "\n"
+    assert json.loads(body)["rows"][2499] == {"t": '=x2499; "q"', "d": "2026-01-08",
+                                             "n": 2499, "b": False}
+    text = get_renderer("json").render(_many(1001)).body.decode()
+    assert '"v": 0.50}' in text and '"v": 1000.50}]' in text  # decimals exact in every batch
+    empty = get_renderer("json").render(_many(0)).body.decode()
+    assert '"rows": [], "row_count": 0' in empty and empty.endswith("}\n")

@@ -176,6 +176,37 @@ def test_security_headers_on_every_kind_of_response(shared_web: Flask) -> None:
     assert [r.status_code for r in responses[6:9]] == [405, 405, 405]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_csv_and_json_downloads_stream_with_the_same_headers(shared_web: Flask, fmt: str,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Sent in chunks as made (no Content-Length), same bytes and headers as in one piece."""
+    from opal.renderers import get_renderer
+
+    client = shared_web.test_client()
+    Auth(client).login("team_lead")
+    url = f"/reports/R02.{fmt}?n_days=1"
+    whole = client.get(url)  # the hand-made rows fit in one batch: one chunk
+    monkeypatch.setattr(type(get_renderer(fmt)), "batch", 1)
+    streamed = client.get(url, buffered=False)
+    assert streamed.status_code == 200 and streamed.is_streamed
+    chunks = list(streamed.response)
+    streamed.close()
+    assert len(chunks) > 2 and b"".join(chunks) == whole.data  # a row a chunk
+    assert "Content-Length" not in streamed.headers
+    assert client.get(url.replace(fmt, "pdf")).headers["Content-Length"]  # whole formats keep it
+    assert streamed.headers["Content-Disposition"] == (
+        f'attachment; filename="OPAL_R02_2026-11-23_20261124T061203Z.{fmt}"')
+    assert streamed.headers["Content-Type"] == get_renderer(fmt).mimetype
+    for name, value in SECURITY_HEADERS.items():
+        assert streamed.headers.get(name) == value, name
+    assert "frame-ancestors 'none'" in streamed.headers["Content-Security-Policy"]
+    assert dict(streamed.headers) == dict(whole.headers)
+    if fmt == "csv":
+        assert whole.data.startswith(b"\xef\xbb\xbfBericht;R02 ") and b"\r\n" in whole.data
+        assert len(csv_rows(whole.data)) > 2
+
+
 def test_download_limit_answers_429(tmp_path: Path, clock: Clock) -> None:
     from tests.conftest import make_config
 

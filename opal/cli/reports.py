@@ -96,11 +96,12 @@ def _run_and_write(ctx: EngineContext, code: str, username: str, args: dict[str,
         click.echo(f"opal run: das Format {fmt} ist noch nicht verfügbar", err=True)
         sys.exit(EXIT_BAD)
     if output is not None:
-        output.write_bytes(rendered.body)
+        with output.open("wb") as file:
+            file.writelines(rendered.chunks())
         click.echo(f"{output}: {result.row_count} Zeilen", err=True)
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(rendered.body)
+        sys.stdout.buffer.writelines(rendered.chunks())
         sys.stdout.buffer.flush()
 
 

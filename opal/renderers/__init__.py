@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,11 +11,26 @@ from opal.result import Result
 
 @dataclass(frozen=True)
 class Rendered:
-    """A rendered report: server-made file name, MIME type and the bytes."""
+    """A rendered report: server-made file name, MIME type and the bytes, whole or streamed.
+
+    ``content`` is the bytes, or a callable that yields them in chunks each time it is called,
+    so that a big export never exists as one object; ``chunks()`` serves both kinds.
+    """
 
     filename: str
     mimetype: str
-    body: bytes
+    content: bytes | Callable[[], Iterable[bytes]]
+
+    @property
+    def body(self) -> bytes:
+        """The whole file as one object, for callers that need it (tests, small formats)."""
+        return self.content if isinstance(self.content, bytes) else b"".join(self.chunks())
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file in pieces, to send or write without holding it whole."""
+        if isinstance(self.content, bytes):
+            return iter((self.content,))
+        return iter(self.content())
 
 
 class Renderer(Protocol):

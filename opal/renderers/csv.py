@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from functools import partial
 
 from opal.renderers import Rendered, register
 from opal.renderers.cells import format_cell, format_date, format_datetime, format_param, safe_text
 from opal.result import Result
 
+BATCH = 1000  # rows per chunk: a big export is sent in pieces, never held as one string
 
-def render_csv(result: Result) -> str:
-    """The CSV text: a short block (title, unit, parameters, dates), an empty line, the table."""
+
+def csv_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
+    """The CSV text in pieces of ``batch`` rows, after the BOM, a short block (title, unit,
+    parameters, dates) and an empty line; joined, the pieces are the whole file."""
     out = io.StringIO()
+    out.write("\ufeff")  # the BOM: German Excel then reads UTF-8
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     head: list[tuple[str, str]] = [("Bericht", f"{result.code} {result.title}")]
     if result.unit:
@@ -24,20 +30,38 @@ def render_csv(result: Result) -> str:
         writer.writerow([safe_text(label), safe_text(value)])
     writer.writerow([])
     writer.writerow([safe_text(c.label) for c in result.columns])
-    for row in result.rows:
+    for n, row in enumerate(result.rows, 1):
         writer.writerow([format_cell(c, row.get(c.key), spreadsheet=True)
                          for c in result.columns])
-    return out.getvalue()
+        if n % batch == 0:
+            yield _drain(out)
+    if out.tell():
+        yield _drain(out)
+
+
+def _drain(out: io.StringIO) -> str:
+    """Take the text written so far and empty the buffer for the next batch."""
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def csv_bytes(result: Result, batch: int = BATCH) -> Iterator[bytes]:
+    """The file as UTF-8 chunks."""
+    for text in csv_chunks(result, batch):
+        yield text.encode("utf-8")
 
 
 class CsvRenderer:
     fmt = "csv"
     mimetype = "text/csv; charset=utf-8"
+    batch = BATCH
 
     def render(self, result: Result) -> Rendered:
-        """Render ``result`` as CSV for German Excel (BOM, semicolon)."""
-        body = ("\ufeff" + render_csv(result)).encode("utf-8")
-        return Rendered(result.file_stem() + ".csv", self.mimetype, body)
+        """Render ``result`` as CSV for German Excel (BOM, semicolon), streamed in chunks."""
+        chunks = partial(csv_bytes, result, self.batch)
+        return Rendered(result.file_stem() + ".csv", self.mimetype, chunks)
 
 
 register(CsvRenderer())

@@ -3,33 +3,36 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from opal.renderers import Rendered, register
 from opal.result import SUPPRESSED, Result
 
+BATCH = 1000  # rows per chunk: a big export is sent in pieces, never held as one string
 
-def _value(value: Any, numbers: dict[str, str], token: str) -> Any:
+
+def _value(value: Any, numbers: list[str], token: str) -> Any:
     if value is SUPPRESSED or value is None:
         return None
     if isinstance(value, Decimal):
-        marker = f"@{token}:{len(numbers)}@"
-        numbers[marker] = f"{value:f}"
-        return marker
+        numbers.append(f"{value:f}")
+        return f"@{token}:{len(numbers) - 1}@"
     if isinstance(value, date):
         return value.isoformat()
     return value
 
 
-def result_dict(result: Result) -> tuple[dict[str, Any], dict[str, str]]:
-    """The JSON document, with Decimals as markers to splice in as exact numbers."""
-    numbers: dict[str, str] = {}
+def json_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
+    """The JSON text in pieces of ``batch`` rows; joined, they are ``json.dumps`` of the whole
+    document. A Decimal keeps its places (``12.50``), never passing through a float."""
     token = secrets.token_hex(8)
-    rows = [{c.key: _value(row.get(c.key), numbers, token) for c in result.columns}
-            for row in result.rows]
+    marker = f'"@{token}:rows@"'
     doc = {
         "report": result.code,
         "title": result.title,
@@ -37,30 +40,42 @@ def result_dict(result: Result) -> tuple[dict[str, Any], dict[str, str]]:
         "as_of": result.as_of.isoformat(),
         "generated_at": result.generated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "columns": [{"key": c.key, "label": c.label} for c in result.columns],
-        "rows": rows,
+        "rows": marker[1:-1],
         "row_count": result.row_count,
         "suppressed_cells": result.suppressed_cells,
     }
-    return doc, numbers
+    head, _, tail = json.dumps(doc, ensure_ascii=False).partition(marker)
+    lead = head + "["  # the first chunk carries the head and the first batch
+    for start in range(0, len(result.rows), batch):
+        yield lead + _rows_text(result, result.rows[start:start + batch], token)
+        lead = ", "
+    yield ("]" if result.rows else lead + "]") + tail + "\n"
 
 
-def render_json(result: Result) -> str:
-    """The JSON text; a Decimal keeps its places (``12.50``), never passing through a float."""
-    doc, numbers = result_dict(result)
-    body = json.dumps(doc, ensure_ascii=False)
-    for marker, number in numbers.items():
-        body = body.replace(f'"{marker}"', number, 1)
-    return body
+def _rows_text(result: Result, rows: list[dict[str, Any]], token: str) -> str:
+    """The rows as JSON array items (no brackets), each Decimal spliced in as its digits."""
+    numbers: list[str] = []
+    items = [{c.key: _value(row.get(c.key), numbers, token) for c in result.columns}
+             for row in rows]
+    text = json.dumps(items, ensure_ascii=False)[1:-1]
+    return re.sub(f'"@{token}:([0-9]+)@"', lambda m: numbers[int(m[1])], text)
+
+
+def json_bytes(result: Result, batch: int = BATCH) -> Iterator[bytes]:
+    """The file as UTF-8 chunks."""
+    for text in json_chunks(result, batch):
+        yield text.encode("utf-8")
 
 
 class JsonRenderer:
     fmt = "json"
     mimetype = "application/json"
+    batch = BATCH
 
     def render(self, result: Result) -> Rendered:
-        """Render ``result`` as UTF-8 JSON with a final newline."""
-        body = (render_json(result) + "\n").encode("utf-8")
-        return Rendered(result.file_stem() + ".json", self.mimetype, body)
+        """Render ``result`` as UTF-8 JSON with a final newline, streamed in chunks."""
+        chunks = partial(json_bytes, result, self.batch)
+        return Rendered(result.file_stem() + ".json", self.mimetype, chunks)
 
 
 register(JsonRenderer())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,7 +11,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_login import current_user, login_required
 
 from opal.errors import ParameterError, RateLimited, ReportNotFound
-from opal.renderers import available_formats, get_renderer
+from opal.renderers import Rendered, available_formats, get_renderer
 from opal.renderers.cells import format_param
 from opal.renderers.html import PER_PAGE, build_table
 from opal.web.auth import client_address
@@ -135,9 +137,18 @@ def download(code: str, fmt: str) -> Any:
     args = {k: v for k, v in query_args().items() if k != "page"}
     result = p.run(code, current_user.actor(), args, fmt, client=client_address(), paged=False)
     rendered = get_renderer(fmt).render(result)
-    response = Response(rendered.body, mimetype=rendered.mimetype)
+    response = Response(_body(rendered), content_type=rendered.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
     return response
+
+
+def _body(rendered: Rendered) -> bytes | Iterator[bytes]:
+    """The bytes, or for a streamed format its chunks with the first made here, so that a
+    small file is done (and any fault a 500) before the status line goes out."""
+    if isinstance(rendered.content, bytes):
+        return rendered.content  # whole: the response keeps its Content-Length
+    chunks = rendered.chunks()
+    return chain((next(chunks, b""),), chunks)
 
 
 @bp.get("/healthz")
