@@ -73,11 +73,11 @@ def full_disk(_export: Path, mp: pytest.MonkeyPatch) -> str:
     real = load.insert_rows
     calls = {"n": 0}
 
-    def insert_rows(conn: Any, table: Any, rows: Any) -> int:
+    def insert_rows(conn: Any, table: Any, rows: Any, **options: Any) -> int:
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(conn, table, rows)
+        return real(conn, table, rows, **options)
 
     mp.setattr(load, "insert_rows", insert_rows)
     return "OSError: [Errno 28] No space left on device"

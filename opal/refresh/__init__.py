@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config import Config
-from opal.casedb.schema import BASE_TABLES, EXPORT_TABLES
+from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, EXPORT_TABLES
 from opal.clock import Clock, system_clock
 from opal.refresh import load, publish
 from opal.refresh.manifest import parse_exported_at
@@ -83,23 +83,26 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
             began = time.monotonic()
             reader = TableReader(export_dir, spec, manifest.tables[spec.name], manifest.as_of,
                                  keys, log)
-            counts[spec.name] = load.insert_rows(conn, BASE_TABLES[spec.name], reader.rows())
+            counts[spec.name] = load.insert_rows(conn, BASE_TABLES[spec.name], reader.rows(),
+                                                 freeze=True)
             say(f"  {spec.name}: {reader.rows_read} rows ({time.monotonic() - began:.1f} s)")
             checkpoint("load")
         log.raise_if_any()
         began = time.monotonic()
         say("indexing ...")
         load.create_indexes(conn)
+        if conn.dialect.name == "postgresql":
+            load.analyze(conn, BASE_TABLES.values())  # the derive step's plans need them
         say(f"deriving ... (indexes took {time.monotonic() - began:.1f} s)")
         began = time.monotonic()
         checkpoint("derive")
-        build_derived(conn, manifest.as_of, manifest.raw, clock())
+        build_derived(conn, manifest.as_of, manifest.raw, clock(), progress=say)
         say(f"checking the new generation ... (deriving took {time.monotonic() - began:.1f} s)")
         problems = load.check_generation(conn, manifest)
         if problems:
             raise RefreshRejected(problems)
         say("analysing ...")
-        load.analyze(conn)
+        load.analyze(conn, DERIVED_TABLES)
     return counts
 
 

@@ -7,15 +7,17 @@ the loader's bulk path (``COPY`` on PostgreSQL, ``executemany`` on SQLite), iden
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, func, insert, select
 
 from opal import dates
 from opal.casedb.schema import (
+    BASE_TABLES,
     d_elb_interval,
     d_integration,
     d_list_scope,
@@ -26,13 +28,7 @@ from opal.casedb.schema import (
 )
 from opal.refresh.derive_calc import Interval, merge_intervals
 from opal.refresh.derive_integration import integration_rows
-from opal.refresh.derive_load import (
-    CHUNK_PERSONS,
-    load_activation,
-    load_base,
-    load_children,
-    person_chunks,
-)
+from opal.refresh.derive_load import CHUNK_PERSONS, BaseReader
 from opal.refresh.derive_month import mark_persons, month_stock_rows, new_marks
 from opal.refresh.derive_person import interval_rows, person_rows, scope_rows
 from opal.refresh.load import insert_rows
@@ -56,12 +52,13 @@ def month_rows(as_of: date) -> list[dict[str, Any]]:
 
 
 def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
-                  built_at: datetime, chunk_persons: int = CHUNK_PERSONS) -> None:
+                  built_at: datetime, chunk_persons: int = CHUNK_PERSONS,
+                  progress: Callable[[str], None] | None = None) -> None:
     """Compute every ``d_*`` table from the loaded base tables on ``conn`` for ``as_of``.
 
-    Persons are read and derived in ranges of ``chunk_persons`` customer numbers (every
+    Persons are read and derived ``chunk_persons`` at a time in customer-number order (every
     per-person fact depends on that person's rows only; the BG's children are read once for
-    all), so memory is bounded by the chunk, not by the county.
+    all), so memory is bounded by the chunk, not by the county, and each table is read once.
     """
     conn.execute(insert(d_meta).values(
         as_of=as_of, as_of_day=dates.day(as_of), exported_at=manifest["exported_at"],
@@ -70,16 +67,20 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
     write_rows(conn, d_month, month_rows(as_of))
 
     d = dates.day(as_of)
-    kids = load_children(conn, d)
     marks = new_marks()
-    for chunk in person_chunks(conn, chunk_persons):
-        base = load_base(conn, d, chunk, kids)
+    total = conn.execute(select(func.count()).select_from(BASE_TABLES["person"])).scalar_one()
+    done, began = 0, time.monotonic()
+    for base in BaseReader(conn, d).chunks(chunk_persons):
         merged: dict[str, list[Interval]] = {
             cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
         write_rows(conn, d_elb_interval, interval_rows(merged))
         write_rows(conn, d_person, person_rows(base, merged, as_of))
         write_rows(conn, d_list_scope, scope_rows(base))
         write_rows(conn, d_integration, integration_rows(base, merged, as_of))
-        mark_persons(marks, base, merged, as_of, load_activation(conn, d, chunk))
+        mark_persons(marks, base, merged, as_of, base.activation)
+        done += len(base.persons)
+        if progress is not None:
+            progress(f"  persons derived: {done:,} of {total:,} "
+                     f"({time.monotonic() - began:.1f} s)")
         del base, merged
     write_rows(conn, d_month_stock, month_stock_rows(marks, as_of))

@@ -16,10 +16,18 @@ from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, d_meta
 from opal.refresh.model import Manifest, Problem
 
 
+def _deferred_key(conn: Connection, table: Table) -> bool:
+    """PostgreSQL builds a base table's primary key after the load: one sort instead of an
+    index insert (and its WAL record) per row; the validator has already refused duplicates."""
+    return conn.dialect.name == "postgresql" and bool(table.primary_key.columns)
+
+
 def create_tables(conn: Connection) -> None:
     """Create every base and derived table; base indexes wait until the rows are in."""
     for table in BASE_TABLES.values():
         conn.execute(CreateTable(table))
+        if _deferred_key(conn, table):
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{table.name}_pkey"')
     for table in DERIVED_TABLES:
         conn.execute(CreateTable(table))
         for index in table.indexes:
@@ -29,12 +37,20 @@ def create_tables(conn: Connection) -> None:
 def create_indexes(conn: Connection) -> None:
     """Index the loaded base tables (cheaper once than row by row)."""
     for table in BASE_TABLES.values():
+        if _deferred_key(conn, table):
+            cols = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD PRIMARY KEY ({cols})')
         for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
             conn.execute(CreateIndex(index))
 
 
-def insert_rows(conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` (in the table's column order) and return how many there were."""
+def insert_rows(conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]],
+                freeze: bool = False) -> int:
+    """Insert ``rows`` (in the table's column order) and return how many there were.
+
+    ``freeze`` (PostgreSQL; only for a table created in this transaction with no cursor open)
+    writes the rows already frozen, so reading them later dirties no page to set hint bits.
+    """
     count = 0
 
     def counted() -> Iterable[tuple[Any, ...]]:
@@ -47,7 +63,8 @@ def insert_rows(conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]])
     cols = ", ".join(f'"{n}"' for n in names)
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as cp:
+        with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN'
+                                                   + (" (FREEZE)" if freeze else "")) as cp:
             for row in counted():
                 cp.write_row(row)
     else:
@@ -80,15 +97,15 @@ def check_generation(conn: Connection, manifest: Manifest) -> list[Problem]:
     return problems
 
 
-def analyze(conn: Connection) -> None:
-    """Give the query planner fresh statistics before the generation goes live.
+def analyze(conn: Connection, tables: Iterable[Table]) -> None:
+    """Give the query planner fresh statistics for ``tables`` (PostgreSQL; SQLite: all at once).
 
-    Without them PostgreSQL plans report joins on default estimates (a Kreis-scale R13 took
-    minutes instead of about a second). Tables are named one by one: a bare ANALYZE would scan
-    every schema of the database.
+    Without them PostgreSQL plans on default estimates: a Kreis-scale R13 took minutes instead
+    of about a second, and the derive step's ordered reads chose plans for a few rows. Tables
+    are named one by one: a bare ANALYZE would scan every schema of the database.
     """
     if conn.dialect.name == "postgresql":
-        for table in [*BASE_TABLES.values(), *DERIVED_TABLES]:
+        for table in tables:
             conn.exec_driver_sql(f'ANALYZE "{table.name}"')
     else:
         conn.exec_driver_sql("ANALYZE")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from opal import dates
-from opal.casedb.schema import ExportColumn, ExportTable
+from opal.casedb.schema import EXPORT_TABLES, ExportColumn, ExportTable
 from opal.refresh.manifest import file_sha256, parse_date, read_manifest, show
 from opal.refresh.model import ManifestTable, Problem, RefreshRejected
 
@@ -47,6 +47,9 @@ HAPPENED: dict[str, tuple[str, ...]] = {
     "integration_plan": ("signed_date",),
     "contact": ("contact_date",),
 }
+
+#: ``table.column`` keys that other tables refer to: the only key sets kept across files
+REFERENCED = frozenset(c.ref for t in EXPORT_TABLES for c in t.columns if c.ref)
 
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
@@ -252,6 +255,8 @@ class TableReader:
         key_pos = [header.index(k) for k in spec.key]
         key_seen: set[Any] = set()
         keep_keys = f"{spec.name}.{spec.key[0]}" if len(spec.key) == 1 else None
+        if keep_keys not in REFERENCED:
+            keep_keys = None  # nothing refers to this table: its keys die with the file
         # a referenced file that could not be read was reported already: no echo per row here
         refs = [(c.name, pos, self.keys[c.ref], c.ref) for c, pos in cols
                 if c.ref and c.ref in self.keys]
