@@ -194,7 +194,8 @@ def test_ordered_takes_across_batch_boundaries() -> None:
     """``Ordered`` hands out rows by customer number across batches, including empty ones."""
     rows = [(k, i) for i, k in enumerate(["A", "A", "B", "C", "C", "C", "E", "Z", "a", "ß"])]
     batches = [rows[0:1], [], rows[1:4], rows[4:5], [], [], rows[5:9], rows[9:]]
-    stream = Ordered(iter(batches))
+    closed: list[int] = []
+    stream = Ordered(iter(batches), lambda: closed.append(1))
     assert stream.head == ("A", 0)
     assert stream.take("A") == []
     assert stream.take_n(1) == [("A", 0)]
@@ -203,6 +204,10 @@ def test_ordered_takes_across_batch_boundaries() -> None:
     assert stream.take("D") == [("C", 3), ("C", 4), ("C", 5)]
     assert stream.take_n(2) == [("E", 6), ("Z", 7)]
     assert stream.take("b") == [("a", 8)]
+    assert closed == []
     assert stream.take(None) == [("ß", 9)]
+    assert closed == [1]  # the cursor is released as soon as its rows are read
+    stream.close()
+    assert closed == [1]
     assert stream.head is None and stream.take(None) == [] and stream.take_n(3) == []
     assert Ordered(iter([[], []])).head is None

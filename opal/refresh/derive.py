@@ -70,17 +70,18 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
     marks = new_marks()
     total = conn.execute(select(func.count()).select_from(BASE_TABLES["person"])).scalar_one()
     done, began = 0, time.monotonic()
-    for base in BaseReader(conn, d).chunks(chunk_persons):
-        merged: dict[str, list[Interval]] = {
-            cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
-        write_rows(conn, d_elb_interval, interval_rows(merged))
-        write_rows(conn, d_person, person_rows(base, merged, as_of))
-        write_rows(conn, d_list_scope, scope_rows(base))
-        write_rows(conn, d_integration, integration_rows(base, merged, as_of))
-        mark_persons(marks, base, merged, as_of, base.activation)
-        done += len(base.persons)
-        if progress is not None:
-            progress(f"  persons derived: {done:,} of {total:,} "
-                     f"({time.monotonic() - began:.1f} s)")
-        del base, merged
+    with BaseReader(conn, d) as reader:
+        for base in reader.chunks(chunk_persons):
+            merged: dict[str, list[Interval]] = {
+                cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
+            write_rows(conn, d_elb_interval, interval_rows(merged))
+            write_rows(conn, d_person, person_rows(base, merged, as_of))
+            write_rows(conn, d_list_scope, scope_rows(base))
+            write_rows(conn, d_integration, integration_rows(base, merged, as_of))
+            mark_persons(marks, base, merged, as_of, base.activation)
+            done += len(base.persons)
+            if progress is not None:
+                progress(f"  persons derived: {done:,} of {total:,} "
+                         f"({time.monotonic() - began:.1f} s)")
+            del base, merged
     write_rows(conn, d_month_stock, month_stock_rows(marks, as_of))

@@ -48,7 +48,8 @@ def person_rows(base: BaseData, merged: dict[str, list[Interval]], as_of: date
     for p in base.persons:
         cno = p.customer_no
         bg = base.bgs[p.bg_id]
-        team_id, cm_name = base.staff.get(p.case_manager_id, (None, None))
+        staff = base.staff.get(p.case_manager_id) if p.case_manager_id else None
+        team_id, cm_name = staff if staff is not None else (None, None)
         birth = dates.from_day(p.birth_day)
         age = dates.age_on(birth, as_of)
         intervals = merged.get(cno, [])
