@@ -89,6 +89,10 @@ class BaseData:
 
 #: persons per chunk: memory stays that of a few Kreise however large the county is
 CHUNK_PERSONS = 250_000
+#: rows fetched per round trip of a streamed query
+STREAM_BATCH = 20_000
+_CURSOR_IDS = itertools.count(1)  # names the PostgreSQL cursors (unique on a connection)
+_first = itemgetter(0)
 
 
 class Ordered:
@@ -153,9 +157,6 @@ class Ordered:
         return out
 
 
-_first = itemgetter(0)
-
-
 def _stream(conn: Connection, query: Select[Any]) -> Ordered:
     """Run ``query`` (ordered by its first column) on a server-side cursor, read in batches.
 
@@ -172,13 +173,6 @@ def _stream(conn: Connection, query: Select[Any]) -> Ordered:
         cur = driver.cursor()
         cur.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup or ()])
     return Ordered(iter(lambda: cur.fetchmany(STREAM_BATCH), []), cur.close)
-
-
-_CURSOR_IDS = itertools.count(1)  # names the PostgreSQL cursors (unique on a connection)
-
-
-#: rows fetched per round trip of a streamed query
-STREAM_BATCH = 20_000
 
 
 def load_children(conn: Connection, d: int) -> dict[str, tuple[int, str]]:
@@ -219,7 +213,6 @@ class BaseReader:
                  kids: dict[str, tuple[int, str]] | None = None) -> None:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
-        self.d = d
         self.kids = load_children(conn, d) if kids is None else kids
         st, si = _T["staff"], _T["stand_in"]
         self.staff = {sid: (team, name) for sid, team, name in conn.execute(
