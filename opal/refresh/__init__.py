@@ -91,8 +91,7 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
         began = time.monotonic()
         say("indexing ...")
         load.create_indexes(conn)
-        if conn.dialect.name == "postgresql":
-            load.analyze(conn, BASE_TABLES.values())  # the derive step's plans need them
+        load.analyze(conn, BASE_TABLES.values())  # the derive step's plans need them
         say(f"deriving ... (indexes took {time.monotonic() - began:.1f} s)")
         began = time.monotonic()
         checkpoint("derive")

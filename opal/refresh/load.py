@@ -98,14 +98,11 @@ def check_generation(conn: Connection, manifest: Manifest) -> list[Problem]:
 
 
 def analyze(conn: Connection, tables: Iterable[Table]) -> None:
-    """Give the query planner fresh statistics for ``tables`` (PostgreSQL; SQLite: all at once).
+    """Give the query planner fresh statistics for ``tables``.
 
     Without them PostgreSQL plans on default estimates: a Kreis-scale R13 took minutes instead
     of about a second, and the derive step's ordered reads chose plans for a few rows. Tables
     are named one by one: a bare ANALYZE would scan every schema of the database.
     """
-    if conn.dialect.name == "postgresql":
-        for table in tables:
-            conn.exec_driver_sql(f'ANALYZE "{table.name}"')
-    else:
-        conn.exec_driver_sql("ANALYZE")
+    for table in tables:
+        conn.exec_driver_sql(f'ANALYZE "{table.name}"')

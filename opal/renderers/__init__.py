@@ -33,6 +33,18 @@ class Rendered:
         return iter(self.content())
 
 
+#: rows per chunk of a streamed format: a big export is sent in pieces, never held as one string
+BATCH = 1000
+
+
+def utf8_stream(texts: Callable[[], Iterable[str]]) -> Callable[[], Iterator[bytes]]:
+    """``Rendered.content`` for a format written as text pieces: each piece as UTF-8."""
+    def chunks() -> Iterator[bytes]:
+        for text in texts():
+            yield text.encode("utf-8")
+    return chunks
+
+
 class Renderer(Protocol):
     fmt: str
     mimetype: str

@@ -7,11 +7,9 @@ import io
 from collections.abc import Iterator
 from functools import partial
 
-from opal.renderers import Rendered, register
+from opal.renderers import BATCH, Rendered, register, utf8_stream
 from opal.renderers.cells import format_cell, format_date, format_datetime, format_param, safe_text
 from opal.result import Result
-
-BATCH = 1000  # rows per chunk: a big export is sent in pieces, never held as one string
 
 
 def csv_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
@@ -47,20 +45,14 @@ def _drain(out: io.StringIO) -> str:
     return text
 
 
-def csv_bytes(result: Result, batch: int = BATCH) -> Iterator[bytes]:
-    """The file as UTF-8 chunks."""
-    for text in csv_chunks(result, batch):
-        yield text.encode("utf-8")
-
-
 class CsvRenderer:
     fmt = "csv"
     mimetype = "text/csv; charset=utf-8"
-    batch = BATCH
+    batch = BATCH  # rows per chunk (tests make it small)
 
     def render(self, result: Result) -> Rendered:
         """Render ``result`` as CSV for German Excel (BOM, semicolon), streamed in chunks."""
-        chunks = partial(csv_bytes, result, self.batch)
+        chunks = utf8_stream(partial(csv_chunks, result, self.batch))
         return Rendered(result.file_stem() + ".csv", self.mimetype, chunks)
 
 

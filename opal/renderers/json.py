@@ -11,10 +11,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from opal.renderers import Rendered, register
+from opal.renderers import BATCH, Rendered, register, utf8_stream
 from opal.result import SUPPRESSED, Result
-
-BATCH = 1000  # rows per chunk: a big export is sent in pieces, never held as one string
 
 
 def _value(value: Any, numbers: list[str], token: str) -> Any:
@@ -61,20 +59,14 @@ def _rows_text(result: Result, rows: list[dict[str, Any]], token: str) -> str:
     return re.sub(f'"@{token}:([0-9]+)@"', lambda m: numbers[int(m[1])], text)
 
 
-def json_bytes(result: Result, batch: int = BATCH) -> Iterator[bytes]:
-    """The file as UTF-8 chunks."""
-    for text in json_chunks(result, batch):
-        yield text.encode("utf-8")
-
-
 class JsonRenderer:
     fmt = "json"
     mimetype = "application/json"
-    batch = BATCH
+    batch = BATCH  # rows per chunk (tests make it small)
 
     def render(self, result: Result) -> Rendered:
         """Render ``result`` as UTF-8 JSON with a final newline, streamed in chunks."""
-        chunks = partial(json_bytes, result, self.batch)
+        chunks = utf8_stream(partial(json_chunks, result, self.batch))
         return Rendered(result.file_stem() + ".json", self.mimetype, chunks)
 
 
