@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.opal-installed
 export OPAL_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest system-deps demo bench clean security
+
+.PHONY: test-clock run test lint typecheck pytest system-deps demo bench clean security
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,6 +42,14 @@ pytest: $(STAMP) system-deps
 	$(BIN)/pytest -q
 
 test: $(STAMP) system-deps lint typecheck pytest
+
+# The SQLite leg with the system clock shifted: 400 days ahead, and across a daylight-saving change
+# in Europe/Berlin (README, Testing). Not part of `make test`: it doubles the run time.
+FAKE := FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f
+test-clock: $(STAMP) system-deps
+	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+	$(FAKE) '+400d' $(BIN)/pytest -q -p no:cacheprovider -k 'not pg'
+	TZ=Europe/Berlin $(FAKE) '@2027-03-28 01:40:00' $(BIN)/pytest -q -p no:cacheprovider -k 'not pg'
 
 # Demo: Kreis-scale export (fixed seed), refresh, demo users, gunicorn on 127.0.0.1:5000.
 run: $(STAMP)

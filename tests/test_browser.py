@@ -14,12 +14,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from config import Config
+from opal.clock import system_clock
+from opal.demo.writer import latest_exported_as_of
 from opal.users import upsert_user
 from tests.conftest import IN_CI, make_config
 from tests.fixtures.exports import config_env
@@ -77,7 +78,7 @@ def _prepare(tmp_path: Path) -> tuple[Config, str]:
     from opal.refresh import refresh
 
     config, _ = make_config(tmp_path, "sqlite")
-    as_of = datetime.now(UTC).date() - timedelta(days=1)
+    as_of = latest_exported_as_of(system_clock())  # the server runs on the real clock
     export = tmp_path / "export"
     generate(export, "small", 1, as_of)
     refresh(config, export)

@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from opal.casedb.schema import CATEGORIES, EXPORT_TABLES, LEGAL_BASES
-from opal.cli import demo as demo_cli
-from opal.cli import main
+from opal.cli import CliState, main
 from opal.clock import fixed_clock
 from opal.demo import generate
 from opal.demo.catalogue import HOSTILE_PERSONS, HOSTILE_STAFF, PROVIDERS
+from opal.demo.writer import exported_at, latest_exported_as_of
 from opal.refresh.validate import ProblemLog, TableReader, read_manifest
 
 AS_OF = date(2026, 11, 23)
@@ -190,11 +190,11 @@ def test_small_and_kreis_pass_the_refresh_validator(small: Path, kreis: Path) ->
     assert _validator_problems(kreis) == []
 
 
-def test_cli_defaults_to_yesterday_utc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_defaults_to_yesterday_utc(tmp_path: Path) -> None:
     # 00:30 on 24 Nov in UTC+2 is still 23 Nov in UTC: the data date is 22 Nov
     local = datetime(2026, 11, 24, 0, 30, tzinfo=timezone(timedelta(hours=2)))
-    monkeypatch.setattr(demo_cli, "clock", fixed_clock(local.astimezone(UTC)))
-    result = CliRunner().invoke(main, ["demo-export", str(tmp_path / "x"), "--scale", "small"])
+    result = CliRunner().invoke(main, ["demo-export", str(tmp_path / "x"), "--scale", "small"],
+                                obj=CliState(fixed_clock(local.astimezone(UTC))))
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "x" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["as_of"] == "2026-11-22"
@@ -399,3 +399,14 @@ def test_kreis_histories_feed_every_report(kreis: Path) -> None:
         outcomes[c["outcome"]] += 1
     assert outcomes["WAHRGENOMMEN"] > 0.7 * sum(outcomes.values())
     assert min(outcomes[o] for o in ("NICHT_ERSCHIENEN", "ABGESAGT", "OFFEN")) > 1000
+
+
+@pytest.mark.parametrize(("now", "as_of"), [
+    (datetime(2026, 11, 24, 1, 29, 59, tzinfo=UTC), date(2026, 11, 22)),  # tonight's not run yet
+    (datetime(2026, 11, 24, 1, 30, tzinfo=UTC), date(2026, 11, 23)),      # it ran this minute
+    (datetime(2026, 11, 24, 2, 29, tzinfo=timezone(timedelta(hours=1))), date(2026, 11, 22)),
+    (datetime(2027, 3, 28, 3, 30, tzinfo=timezone(timedelta(hours=2))), date(2027, 3, 27)),
+])
+def test_make_run_never_uses_an_export_from_the_future(now: datetime, as_of: date) -> None:
+    assert latest_exported_as_of(now) == as_of
+    assert exported_at(as_of) <= now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

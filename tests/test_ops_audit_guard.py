@@ -22,7 +22,7 @@ from config import Config
 from opal.appdb import guard
 from opal.appdb.schema import audit_log, downloads, login_failures, user_sessions, users
 from opal.audit import record
-from opal.cli import main
+from opal.cli import CliState, main
 from opal.clock import fixed_clock
 from opal.db import app_engine, init_app_db
 from opal.retention import PurgeError, purge
@@ -221,23 +221,27 @@ def test_cli_rejects_a_bad_period(sqlite_config: Config, args: list[str], code: 
 
 
 def test_cli_purge(config: Config, app_db: Engine) -> None:
-    entry(app_db, 3000, "uralt")  # the CLI uses the system clock: 3000 days back is always old
+    # the command runs on the suite's clock (CliState), never the machine's: same result any day
+    entry(app_db, 366, "älter als ein Jahr")
+    entry(app_db, 365, "genau ein Jahr")  # exactly at the cut-off: not older, stays
     entry(app_db, -1, "morgen")
-    runner, env = CliRunner(), config_env(config)
-    dry = runner.invoke(main, ["purge", "--older-than", "365", "--dry-run"], env=env)
+    runner, env, state = CliRunner(), config_env(config), CliState(fixed_clock(FIXED_NOW))
+    dry = runner.invoke(main, ["purge", "--older-than", "365", "--dry-run"], env=env, obj=state)
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.startswith("purge (dry run) would remove 1 audit entries before ")
-    assert messages(app_db) == ["uralt", "morgen"]
-    done = runner.invoke(main, ["purge", "--older-than", "365"], env=env)
+    assert messages(app_db) == ["älter als ein Jahr", "genau ein Jahr", "morgen"]
+    done = runner.invoke(main, ["purge", "--older-than", "365"], env=env, obj=state)
     assert done.exit_code == 0, done.output
-    assert done.stdout.startswith("purge removed 1 audit entries before ")
-    assert messages(app_db)[0] == "morgen"
-    forced = runner.invoke(main, ["purge", "--older-than", "7", "--force"], env=env)
+    assert done.stdout.startswith("purge removed 1 audit entries before 2025-11-24")
+    assert messages(app_db)[:2] == ["genau ein Jahr", "morgen"]
+    forced = runner.invoke(main, ["purge", "--older-than", "7", "--force"], env=env, obj=state)
     assert forced.exit_code == 0, forced.output
+    assert messages(app_db)[:1] == ["morgen"]  # "tomorrow" is never old on the suite's clock
     with app_db.connect() as conn:
-        purges = conn.execute(select(audit_log.c.row_count).where(audit_log.c.action == "purge")
-                              .order_by(audit_log.c.id)).scalars().all()
-    assert purges == [1, 0]
+        purges = conn.execute(select(audit_log.c.row_count, audit_log.c.ts)
+                              .where(audit_log.c.action == "purge")
+                              .order_by(audit_log.c.id)).all()
+    assert purges == [(1, FIXED_NOW.replace(tzinfo=None)), (1, FIXED_NOW.replace(tzinfo=None))]
 
 
 def test_purge_on_a_fresh_database_creates_nothing_odd(tmp_path: Path) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import stat
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from opal.appdb.schema import users
+from opal.clock import system_clock
 from opal.db import app_engine, case_engine
 from opal.demo.setup import (
     DEMO_USERS,
@@ -18,6 +18,7 @@ from opal.demo.setup import (
     ensure_users,
     find_links,
 )
+from opal.demo.writer import latest_exported_as_of
 from opal.refresh import live_generation
 from opal.users import verify_login
 from tests.conftest import make_config
@@ -31,7 +32,7 @@ def test_setup_is_idempotent_and_links_real_ids(tmp_path: Path) -> None:
     assert len(key.strip()) > 40 and stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
     ensure_secret(data)
     assert (data / "secret_key").read_text() == key
-    as_of = datetime.now(UTC).date() - timedelta(days=1)
+    as_of = latest_exported_as_of(system_clock())  # the server runs on the real clock
     ensure_export(tmp_path / "export", as_of, scale="small")
     ensure_live(config, tmp_path / "export")
     live = live_generation(config)

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import click
 
 from config import Config, ConfigError
+from opal.clock import Clock, system_clock
+
+
+@dataclass(frozen=True)
+class CliState:
+    """What every command shares: the one clock it stamps and judges ages by.
+
+    The real command line runs on the system clock; tests invoke ``main`` with
+    ``obj=CliState(fixed_clock(...))`` so that a command never mixes a test's fixed moment with
+    the machine's date.
+    """
+
+    clock: Clock = system_clock
+
+
+def cli_clock() -> Clock:
+    """Return the clock of the running command (the system clock outside of tests)."""
+    ctx = click.get_current_context(silent=True)
+    state = ctx.find_object(CliState) if ctx is not None else None
+    return state.clock if state is not None else system_clock
 
 
 def load_config() -> Config:
@@ -19,8 +40,11 @@ def load_config() -> Config:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """OPAL: reports and lists over the nightly case-data export of a Jobcenter."""
+    if not isinstance(ctx.obj, CliState):
+        ctx.obj = CliState()
 
 
 def _register() -> None:

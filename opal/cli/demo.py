@@ -8,11 +8,9 @@ from pathlib import Path
 
 import click
 
-from opal.clock import Clock, system_clock
+from opal.cli import cli_clock
+from opal.clock import Clock
 from opal.demo import SCALES, generate
-
-#: the clock the default --as-of is read from (tests replace it)
-clock: Clock = system_clock
 
 KEY_TABLES = ("office", "team", "staff", "benefit_unit", "person", "benefit_spell", "contact",
               "measure_participation", "employment_spell")
@@ -41,7 +39,7 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
               help="data date of the export (default: yesterday, UTC)")
 def demo_export(directory: Path, scale: str, seed: int, as_of: date | None) -> None:
     """Write a synthetic but realistic nightly export into DIRECTORY."""
-    day = as_of if as_of is not None else default_as_of(clock)
+    day = as_of if as_of is not None else default_as_of(cli_clock())
     started = time.perf_counter()
     try:
         manifest = generate(directory, scale, seed, day,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from opal.cli import load_config
+from opal.cli import cli_clock, load_config
 
 
 @click.command("purge")
@@ -29,7 +29,7 @@ def purge_command(days: int, force: bool, dry_run: bool) -> None:
         sys.exit(2)
     config = load_config()
     try:
-        result = purge(config, days, dry_run=dry_run)
+        result = purge(config, days, clock=cli_clock(), dry_run=dry_run)
     except PurgeError as exc:
         click.echo(f"opal purge: {exc}", err=True)
         sys.exit(1)

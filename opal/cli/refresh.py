@@ -9,8 +9,7 @@ import click
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
-from opal.cli import load_config
-from opal.clock import system_clock
+from opal.cli import cli_clock, load_config
 
 #: lines of the last failure's message that status shows
 STATUS_LINES = 25
@@ -26,7 +25,7 @@ def refresh_command(export_dir: Path, accept_shrink: bool) -> None:
 
     config = load_config()
     try:
-        result = refresh(config, export_dir, accept_shrink=accept_shrink,
+        result = refresh(config, export_dir, accept_shrink=accept_shrink, clock=cli_clock(),
                          progress=lambda m: click.echo(m, err=True))
     except RefreshRejected as exc:
         click.echo(f"opal refresh: {export_dir} rejected, the live data is unchanged:", err=True)
@@ -51,7 +50,7 @@ def status_command() -> None:
     from opal.refresh.runs import RunLog
 
     config = load_config()
-    runs = RunLog(config, system_clock)
+    runs = RunLog(config, cli_clock())
     try:
         runs.reap(lock_held=False)
         failed = runs.last("failed")

@@ -44,13 +44,13 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 def run_command(code: str, username: str, pairs: tuple[str, ...], fmt: str,
                 output: Path | None) -> None:
     """Run report CODE as a user: same access check, scope, validation and audit as the web."""
-    from opal.cli import load_config
+    from opal.cli import cli_clock, load_config
     from opal.query import EngineContext
 
     args = _parse_pairs(pairs)
     config = load_config()
     try:
-        ctx = EngineContext.build(config)
+        ctx = EngineContext.build(config, clock=cli_clock())
     except CatalogueError as exc:
         click.echo("opal run: der Berichtskatalog ist fehlerhaft (opal check)", err=True)
         for problem in exc.problems:

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import Engine
 
 from opal.appdb.schema import ROLES
+from opal.cli import cli_clock, load_config
 
 
 @click.group("users")
@@ -24,7 +25,6 @@ def users_group() -> None:
 def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
                 password_stdin: bool) -> None:
     """Create or update user NAME; a new user without --password-stdin gets a printed one."""
-    from opal.cli import load_config
     from opal.db import app_engine, init_app_db
 
     config = load_config()
@@ -50,7 +50,7 @@ def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: st
         generated = True
     try:
         created = upsert_user(engine, name, role, staff_id=staff_id, team_id=team_id,
-                              password=password)
+                              password=password, clock=cli_clock())
     except UserError as exc:
         click.echo(f"opal users add: {exc}", err=True)
         sys.exit(2)
@@ -63,7 +63,6 @@ def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: st
 @click.argument("name")
 def disable_command(name: str) -> None:
     """Disable user NAME; their sessions end at once."""
-    from opal.cli import load_config
     from opal.db import app_engine, init_app_db
     from opal.users import disable_user
 
@@ -71,7 +70,7 @@ def disable_command(name: str) -> None:
     engine = app_engine(config)
     try:
         init_app_db(engine, config.app_db_schema)
-        found = disable_user(engine, name)
+        found = disable_user(engine, name, clock=cli_clock())
     finally:
         engine.dispose()
     if not found:

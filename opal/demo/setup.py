@@ -9,12 +9,14 @@ from __future__ import annotations
 import secrets
 import sys
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, text
 
 from config import Config, ConfigError
+from opal.clock import system_clock
+from opal.demo.writer import latest_exported_as_of
 
 #: the demo accounts: name, role, what they are linked to
 DEMO_USERS = (
@@ -134,7 +136,7 @@ def main() -> int:
         return 2
     export_dir = data_dir / "export"
     try:
-        ensure_export(export_dir, date.today() - timedelta(days=1))
+        ensure_export(export_dir, latest_exported_as_of(system_clock()))
         ensure_live(config, export_dir)
     except Exception as exc:  # a rejected refresh lists its problems; say so and stop
         problems = getattr(exc, "problems", None) or [exc]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,6 +95,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: the nightly export runs at this time (UTC) on the day after its data date
+EXPORT_TIME = timedelta(hours=1, minutes=30)
+
+
 def exported_at(as_of: date) -> str:
     """The export runs at 01:30 UTC on the day after its data date."""
     return f"{(as_of + timedelta(days=1)).isoformat()}T01:30:00Z"
+
+
+def latest_exported_as_of(now: datetime) -> date:
+    """The newest data date whose nightly export has already run at ``now`` (aware).
+
+    Between 00:00 and 01:30 UTC yesterday's export has not run yet: the demo then uses the day
+    before, so that its ``exported_at`` is never in the future, whatever the time of day.
+    """
+    return (now.astimezone(UTC) - EXPORT_TIME).date() - timedelta(days=1)
