@@ -65,7 +65,7 @@ def test_logout_kills_the_session_and_replay_fails(web_app: Flask, client: Flask
     auth.login()
     captured = client.get_cookie("opal_session")
     assert captured is not None
-    assert auth.logout().headers["Location"] == "/login"
+    assert auth.logout().headers["Location"] == "/login?abgemeldet=1"
     assert _session_count(web_app) == 0
     replay = web_app.test_client()
     replay.set_cookie("opal_session", captured.value)

@@ -12,6 +12,8 @@ from opal.result import SUPPRESSED, ColumnDef, ParamValue
 #: a text cell starting with one of these is read as a formula by spreadsheet programs
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 SUPPRESSED_MARK = "*"
+#: the explanation wherever a ``*`` is shown (reports.md, "Every output")
+SUPPRESSED_LEGEND = "* anonymisiert (Werte 1 oder 2 oder daraus errechenbar)"
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 

@@ -16,6 +16,8 @@ from opal.result import SUPPRESSED, ColumnDef, Result
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PER_PAGE = 50
+#: the first-column label of a report's total row
+TOTAL_LABEL = "Gesamt"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Table:
     first: int  # 1-based number of the first row shown
     last: int
     row_count: int
+    total_rows: frozenset[int] = frozenset()  # indexes in ``rows`` of the report's Gesamt rows
+    legend: str = ""  # the ``*`` legend when a suppressed cell is shown
 
 
 def format_cell(value: Any, column: ColumnDef) -> str:
@@ -82,8 +86,12 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
         if label_at is not None:  # as the PDF does: the first column without a sum
             totals[label_at] = "Summe"
     first = (page - 1) * size + 1 if total else 0
+    first_key = cols[0].key if cols else ""
+    total_rows = frozenset(i for i, r in enumerate(shown) if r.get(first_key) == TOTAL_LABEL)
+    shows_mark = any(text == cells.SUPPRESSED_MARK for row in rows for text, _ in row) or (
+        totals is not None and cells.SUPPRESSED_MARK in totals)
     return Table(headers, rows, totals, page, pages, first, first + len(shown) - 1 if total
-                 else 0, total)
+                 else 0, total, total_rows, cells.SUPPRESSED_LEGEND if shows_mark else "")
 
 
 def environment() -> Environment:

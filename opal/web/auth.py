@@ -173,7 +173,8 @@ def login() -> Any:
     if request.method != "POST":
         if current_user.is_authenticated:
             return redirect(nxt)
-        return render_template("login.html", next=nxt)
+        return render_template("login.html", next=nxt,
+                               logged_out=request.args.get("abgemeldet") == "1")
     # control characters (NUL breaks PostgreSQL text) escaped: such a name never matches a user
     username = clean_for_log(request.form.get("username", "").strip(), 64)
     user, status = _authenticate(username, request.form.get("password", ""))
@@ -194,7 +195,7 @@ def logout() -> Any:
             conn.execute(delete(user_sessions).where(user_sessions.c.id == token_id(token)))
         audit_event(current_user.username, current_user.role, "logout", "ok")
     g.opal_clear_session = True
-    return redirect("/login")
+    return redirect("/login?abgemeldet=1")
 
 
 def _authenticate(username: str, password: str) -> tuple[Any, int]:

@@ -58,7 +58,7 @@ def report(name: str) -> Any:
         p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 404, audited
         raise ReportNotFound()
     args = query_args()
-    if not args and definition.params:
+    if not args and definition.params and not runs_on_opening(definition):
         # the bare form runs nothing: ask access here so an unlinked user gets no form either
         if not (p.can_run(actor, definition) and p.linked(actor)):
             p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 403, audited
@@ -69,6 +69,11 @@ def report(name: str) -> Any:
     except ParameterError as exc:
         return _page(definition, args, exc.errors, None, 400)
     return _page(definition, args, {}, result, 200)
+
+
+def runs_on_opening(definition: Any) -> bool:
+    """A report whose parameters all have defaults (or may stay empty) shows its list at once."""
+    return all(p.default is not None or p.optional for p in definition.params)
 
 
 def query_args() -> dict[str, Any]:
