@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool, QueuePool
@@ -130,17 +130,35 @@ def app_engine(config: Config) -> Engine:
     return make_engine(config.app_db_url, config.app_db_schema, wal=True)
 
 
-def init_app_db(engine: Engine, schema: str) -> None:
-    """Create the app tables (and the PostgreSQL schema) if they do not exist; guard the audit
-    log against UPDATE and DELETE (``opal.appdb.guard``)."""
-    from opal.appdb import guard
-    from opal.appdb.schema import metadata
+def sqlite_immediate_engine(url: str) -> Engine:
+    """A SQLite engine (no pool) whose transactions begin with ``BEGIN IMMEDIATE``.
 
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:  # a portal account without CREATE on the database starts
-            found = conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
-                                 {"s": schema}).first()
-            if found is None:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    metadata.create_all(engine)
-    guard.install(engine, schema)
+    The driver stops managing transactions (so DDL is transactional too) and every
+    ``engine.begin()`` takes the write lock at once: the one way to make "read, decide, write"
+    atomic across processes on SQLite (migrations, delivery claims).
+    """
+    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def init_app_db(engine: Engine, schema: str) -> None:
+    """Create a new app database at the current schema, or check an existing one is current.
+
+    An older database raises ``opal.appdb.migrate.SchemaOutdated`` naming `opal db upgrade`:
+    only that command changes existing tables (``opal.appdb.migrate``).
+    """
+    from opal.appdb import migrate
+
+    migrate.ensure(engine, schema)

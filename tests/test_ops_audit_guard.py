@@ -93,6 +93,7 @@ def test_separate_portal_account_has_no_update_or_delete_right(tmp_path: Path) -
             conn.execute(text(f"CREATE ROLE {role} LOGIN"))
             conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
             conn.execute(text(f'GRANT SELECT, INSERT ON "{schema}".audit_log TO {role}'))
+            conn.execute(text(f'GRANT SELECT ON "{schema}".alembic_version TO {role}'))
             conn.execute(text(f'GRANT USAGE ON SEQUENCE "{schema}".audit_log_id_seq TO {role}'))
         portal_url = PG_URL.replace("//postgres@", f"//{role}@")
         portal_cfg, _ = make_config(tmp_path, "pg", app_db_url=portal_url, app_db_schema=schema,

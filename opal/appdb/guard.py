@@ -9,7 +9,7 @@ the table owner can ``ALTER TABLE ... DISABLE TRIGGER``: that is what ``opal pur
 its own transaction. Where the portal runs under a separate account, the operator also revokes
 ``UPDATE, DELETE, TRUNCATE`` from it (docs/OPERATIONS.md), so the portal cannot lift the guard.
 
-``install(engine, schema)`` is idempotent and safe when several workers start at once.
+``install_in(conn)`` (migration 0001) is idempotent and safe when several processes start at once.
 ``lifted(conn)`` removes the guard for the rest of one transaction (purge only).
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 #: the message both databases give for a refused change
 REFUSED = "audit_log is append-only: UPDATE and DELETE are refused (only opal purge removes rows)"
@@ -36,36 +36,38 @@ def _sqlite_ddl(name: str, event: str) -> str:
             f"BEGIN SELECT RAISE(ABORT, '{REFUSED}'); END")
 
 
-def install(engine: Engine, schema: str) -> None:
-    """Create the guard on ``audit_log`` (which must exist) unless it is already there."""
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            for name, event in SQLITE_TRIGGERS.items():
-                conn.exec_driver_sql(_sqlite_ddl(name, event))
+def install_in(conn: Connection) -> None:
+    """Create the guard inside the caller's transaction (migration 0001) unless it is there.
+
+    PostgreSQL: in the connection's current schema (the pinned search_path).
+    """
+    if conn.dialect.name == "sqlite":
+        for name, event in SQLITE_TRIGGERS.items():
+            conn.exec_driver_sql(_sqlite_ddl(name, event))
         return
-    with engine.begin() as conn:
-        # several gunicorn workers start together: one installs, the others then see it
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                     {"k": f"opal audit guard {schema}"})
-        present = set(conn.execute(text(
-            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = :s AND c.relname = 'audit_log'"), {"s": schema}).scalars())
-        if {PG_ROW_TRIGGER, PG_TRUNCATE_TRIGGER} <= present:
-            return
+    schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+    # several processes may start together: one installs, the others then see it
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                 {"k": f"opal audit guard {schema}"})
+    present = set(conn.execute(text(
+        "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :s AND c.relname = 'audit_log'"), {"s": schema}).scalars())
+    if {PG_ROW_TRIGGER, PG_TRUNCATE_TRIGGER} <= present:
+        return
+    conn.execute(text(
+        f'CREATE OR REPLACE FUNCTION "{schema}".{PG_FUNCTION}() RETURNS trigger '
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        f"RAISE EXCEPTION '{REFUSED}' USING ERRCODE = 'insufficient_privilege'; "
+        "END $$"))
+    if PG_ROW_TRIGGER not in present:
         conn.execute(text(
-            f'CREATE OR REPLACE FUNCTION "{schema}".{PG_FUNCTION}() RETURNS trigger '
-            "LANGUAGE plpgsql AS $$ BEGIN "
-            f"RAISE EXCEPTION '{REFUSED}' USING ERRCODE = 'insufficient_privilege'; "
-            "END $$"))
-        if PG_ROW_TRIGGER not in present:
-            conn.execute(text(
-                f'CREATE TRIGGER {PG_ROW_TRIGGER} BEFORE UPDATE OR DELETE ON "{schema}".audit_log '
-                f'FOR EACH ROW EXECUTE FUNCTION "{schema}".{PG_FUNCTION}()'))
-        if PG_TRUNCATE_TRIGGER not in present:
-            conn.execute(text(
-                f'CREATE TRIGGER {PG_TRUNCATE_TRIGGER} BEFORE TRUNCATE ON "{schema}".audit_log '
-                f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".{PG_FUNCTION}()'))
+            f'CREATE TRIGGER {PG_ROW_TRIGGER} BEFORE UPDATE OR DELETE ON "{schema}".audit_log '
+            f'FOR EACH ROW EXECUTE FUNCTION "{schema}".{PG_FUNCTION}()'))
+    if PG_TRUNCATE_TRIGGER not in present:
+        conn.execute(text(
+            f'CREATE TRIGGER {PG_TRUNCATE_TRIGGER} BEFORE TRUNCATE ON "{schema}".audit_log '
+            f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".{PG_FUNCTION}()'))
 
 
 @contextmanager

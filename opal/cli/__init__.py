@@ -39,7 +39,20 @@ def load_config() -> Config:
         sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Every command: an app database at another schema is one line and exit 2, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from opal.appdb.migrate import SchemaOutdated
+
+        try:
+            return super().invoke(ctx)
+        except SchemaOutdated as exc:
+            click.echo(f"opal: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """OPAL: reports and lists over the nightly case-data export of a Jobcenter."""
@@ -48,9 +61,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from opal.cli import demo, purge, refresh, reports, serve, users
+    from opal.cli import db, demo, purge, refresh, reports, serve, users
 
-    for module in (demo, refresh, reports, users, serve, purge):
+    for module in (demo, refresh, reports, users, serve, purge, db):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -103,13 +103,24 @@ def find_links(case_db: Engine, as_of: date) -> Links:
     return Links(case_manager=busy[0], stand_in=stand_in, team=busy[1])
 
 
+def upgrade_app_db(config: Config) -> None:
+    """`opal db upgrade` for the demo: a new app database, or one of an older release."""
+    from opal.appdb import migrate
+    from opal.db import app_engine
+
+    engine = app_engine(config)
+    try:
+        print(migrate.describe(migrate.upgrade(engine, config.app_db_schema)))
+    finally:
+        engine.dispose()
+
+
 def ensure_users(config: Config, links: Links) -> list[tuple[str, str, str]]:
     """Create the demo users that do not exist yet; return (name, role, password) of new ones."""
-    from opal.db import app_engine, init_app_db
+    from opal.db import app_engine
     from opal.users import generate_password, get_user, upsert_user
 
     engine = app_engine(config)
-    init_app_db(engine, config.app_db_schema)
     staff = {"fallmanager": links.case_manager, "vertretung": links.stand_in}
     teams = {"teamleitung": links.team}
     made = []
@@ -135,6 +146,7 @@ def main() -> int:
         print(f"opal: configuration error: {exc}", file=sys.stderr)
         return 2
     export_dir = data_dir / "export"
+    upgrade_app_db(config)
     try:
         ensure_export(export_dir, latest_exported_as_of(system_clock()))
         ensure_live(config, export_dir)

@@ -11,8 +11,9 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
+from opal.appdb import migrate
 from opal.clock import Clock, system_clock
-from opal.db import app_engine, init_app_db
+from opal.db import app_engine
 from opal.web.portal import Portal, portal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,8 @@ ROLE_LABELS = {"case_manager": "Fallmanagement", "team_lead": "Teamleitung",
 
 def build_app(config: Config | None = None, clock: Clock | None = None, *,
               catalogue: Any = None) -> Flask:
-    """Build the portal; refuse to start without a secret or with a broken catalogue."""
+    """Build the portal; refuse to start without a secret, with a broken catalogue or with an
+    app database that is not at this release's schema (``SchemaOutdated``: `opal db upgrade`)."""
     from opal.catalogue import load_and_check
 
     config = config or Config.from_env()
@@ -33,9 +35,13 @@ def build_app(config: Config | None = None, clock: Clock | None = None, *,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False)
     app.jinja_env.autoescape = True
-    app_db = app_engine(config)
-    init_app_db(app_db, config.app_db_schema)
     catalogue = catalogue if catalogue is not None else load_and_check()
+    app_db = app_engine(config)
+    try:
+        migrate.check(app_db, config.app_db_schema)
+    except BaseException:
+        app_db.dispose()
+        raise
     app.extensions["opal"] = Portal(config, clock or system_clock, app_db, catalogue,
                                     _engine_context(config, app_db, catalogue, clock))
     if config.trusted_proxies:

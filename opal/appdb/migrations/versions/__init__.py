@@ -1,0 +1,1 @@
+"""One module per app-database revision; never edit a landed one, add the next."""
