@@ -81,6 +81,18 @@ def make_config(tmp_path: Path, backend: str, **overrides: object) -> tuple[Conf
     return Config.from_env({}, **base), prefix
 
 
+def upgrade_app_db(config: Config) -> None:
+    """`opal db upgrade` on ``config``'s app database (the portal refuses an empty one)."""
+    from opal.appdb import migrate
+    from opal.db import app_engine
+
+    engine = app_engine(config)
+    try:
+        migrate.upgrade(engine, config.app_db_schema)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "pg"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Run a test on SQLite and on PostgreSQL."""

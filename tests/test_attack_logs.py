@@ -245,11 +245,12 @@ def test_503_without_live_data_has_headers_and_no_internals(tmp_path: Path, back
                                                             ) -> None:
     from opal.users import upsert_user
     from opal.web.app import build_app
-    from tests.conftest import drop_pg_schemas, make_config
+    from tests.conftest import drop_pg_schemas, make_config, upgrade_app_db
     from tests.fixtures.web import Clock
 
     config, prefix = make_config(tmp_path, backend)
     (tmp_path / "var").mkdir()
+    upgrade_app_db(config)
     app = build_app(config, clock=Clock())
     try:
         upsert_user(app.extensions["opal"].app_db, "albers", "case_manager", staff_id="S01",

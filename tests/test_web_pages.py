@@ -255,9 +255,10 @@ def test_healthz_and_banner_follow_the_data_age(web_app: Flask, clock: Clock, ag
 
 def test_healthz_without_live_data_is_503(tmp_path: Path, clock: Clock) -> None:
     from opal.web.app import build_app
-    from tests.conftest import make_config
+    from tests.conftest import make_config, upgrade_app_db
 
     cfg, _ = make_config(tmp_path, "sqlite")
+    upgrade_app_db(cfg)
     app = build_app(cfg, clock=clock)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["status"] == "no_data"
