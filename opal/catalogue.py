@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import opal
+from opal.disclosure import Disclosure, SumRelation
 from opal.result import COLUMN_TYPES, ColumnDef
 
 KINDS = ("list", "aggregate")
@@ -20,11 +21,13 @@ KNOWN_FORMATS = ("html", "pdf", "csv", "xlsx", "json")
 _CODE = re.compile(r"^R[0-9]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REPORT_KEYS = {"code", "title", "group", "roles", "formats", "kind", "orientation", "sql",
-                "sort", "help", "params", "columns", "date_range"}
+                "sort", "help", "params", "columns", "date_range", "disclosure"}
 _PARAM_KEYS = {"name", "type", "label", "min", "max", "default", "choices", "labels",
-               "optional"}
+               "optional", "align"}
 _COLUMN_KEYS = {"key", "label", "type", "decimals", "count", "compute", "suppress_with",
-                "hidden", "total"}
+                "hidden", "total", "disclosure", "behind", "stocks"}
+_DISCLOSURE_KEYS = {"gesamt", "sums"}
+_SUM_KEYS = {"total", "parts", "derived"}
 
 
 class CatalogueError(RuntimeError):
@@ -49,6 +52,7 @@ class ParamDef:
     labels: tuple[str, ...] = ()  # optional labels of the choices, same order
     optional: bool = False
     max_date: str | None = None  # date: "as_of" forbids dates after the data date
+    align: str | None = None  # date: "month_start" / "month_end" (whole-month windows)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class ReportDefinition:
     params: tuple[ParamDef, ...]
     columns: tuple[ColumnDef, ...]
     date_range: DateRange | None = None
+    disclosure: Disclosure = field(default_factory=Disclosure)
 
     @property
     def visible_columns(self) -> tuple[ColumnDef, ...]:
@@ -198,7 +203,8 @@ def _param(raw: Any, where: str, problems: list[str]) -> ParamDef | None:
         min=raw.get("min"), max=max_raw, default=raw.get("default"),
         choices=_tuple(raw.get("choices"), where + ".choices", problems),
         labels=_tuple(raw.get("labels"), where + ".labels", problems),
-        optional=bool(raw.get("optional", False)), max_date=max_date)
+        optional=bool(raw.get("optional", False)), max_date=max_date,
+        align=None if raw.get("align") is None else str(raw.get("align")))
 
 
 def _column(raw: Any, where: str, problems: list[str]) -> ColumnDef | None:
@@ -210,9 +216,37 @@ def _column(raw: Any, where: str, problems: list[str]) -> ColumnDef | None:
     return ColumnDef(
         key=str(raw["key"]), label=str(raw.get("label", raw["key"])),
         type=str(raw.get("type", "text")), decimals=int(raw.get("decimals", 0)),
-        count=bool(raw.get("count", False)), compute=raw.get("compute"),
+        count=bool(raw.get("count", False)) or raw.get("disclosure") == "count",
+        compute=raw.get("compute"),
         suppress_with=_tuple(raw.get("suppress_with"), where + ".suppress_with", problems),
-        hidden=bool(raw.get("hidden", False)), total=bool(raw.get("total", False)))
+        hidden=bool(raw.get("hidden", False)), total=bool(raw.get("total", False)),
+        disclosure=("count" if raw.get("count") and raw.get("disclosure") is None
+                    else None if raw.get("disclosure") is None else str(raw["disclosure"])),
+        behind=None if raw.get("behind") is None else str(raw["behind"]),
+        stocks=None if raw.get("stocks") is None else int(raw["stocks"]))
+
+
+def _disclosure(raw: Any, where: str, problems: list[str]) -> Disclosure:
+    """Read the ``[disclosure]`` table: the Gesamt row and the sums the output shows."""
+    if raw is None:
+        return Disclosure()
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: disclosure must be a table")
+        return Disclosure()
+    for key in sorted(set(raw) - _DISCLOSURE_KEYS):
+        problems.append(f"{where}: disclosure: unknown key {key!r}")
+    sums: list[SumRelation] = []
+    for i, rel in enumerate(raw.get("sums", [])):
+        at = f"{where} disclosure.sums[{i}]"
+        if not isinstance(rel, dict):
+            problems.append(f"{at}: expected a table")
+            continue
+        for key in sorted(set(rel) - _SUM_KEYS):
+            problems.append(f"{at}: unknown key {key!r}")
+        sums.append(SumRelation(str(rel.get("total", "")),
+                                _tuple(rel.get("parts"), at + ".parts", problems),
+                                bool(rel.get("derived", False))))
+    return Disclosure(gesamt=bool(raw.get("gesamt", False)), sums=tuple(sums))
 
 
 def load_definition(path: Path, sql_dir: Path, problems: list[str]) -> ReportDefinition | None:
@@ -262,7 +296,8 @@ def load_definition(path: Path, sql_dir: Path, problems: list[str]) -> ReportDef
         sql=split_sql(sql_text)[1], sql_source=sql_text, sql_file=sql_file,
         sort=_tuple(raw.get("sort"), f"{where} sort", problems), help=str(raw.get("help", "")),
         params=tuple(p for p in params if p is not None),
-        columns=tuple(c for c in columns if c is not None), date_range=date_range)
+        columns=tuple(c for c in columns if c is not None), date_range=date_range,
+        disclosure=_disclosure(raw.get("disclosure"), where, problems))
 
 
 def load_catalogue(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:

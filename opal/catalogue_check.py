@@ -12,6 +12,8 @@ from opal.appdb.schema import ROLES
 from opal.catalogue import _CODE, _NAME, KINDS, KNOWN_FORMATS, ORIENTATIONS, Catalogue
 from opal.catalogue import ReportDefinition as Defn
 from opal.compute import ComputeError, parse
+from opal.disclosure import CELL_KINDS, CONTROLLED_ROLES, kind_of
+from opal.disclosure import KINDS as DISCLOSURE_KINDS
 from opal.errors import ParameterError
 from opal.params import CONTROL_ARGS, DATE_DEFAULTS, PARAM_TYPES, RESERVED, parse_params
 from opal.result import COLUMN_TYPES
@@ -48,6 +50,7 @@ def check_definition(d: Defn) -> list[str]:
             out.append(f"format {fmt!r} is not registered")
     out.extend(_check_params(d))
     out.extend(_check_columns(d))
+    out.extend(_check_disclosure(d))
     out.extend(_check_placeholders(d))
     return [f"{d.code}: {p}" for p in out]
 
@@ -85,6 +88,12 @@ def _check_params(d: Defn) -> list[str]:
                 out.append(f"{where}: default must be one of {', '.join(DATE_DEFAULTS)}")
             if p.max_date not in (None, "as_of"):
                 out.append(f"{where}: max must be \"as_of\"")
+            if p.align not in (None, "month_start", "month_end"):
+                out.append(f"{where}: align must be \"month_start\" or \"month_end\"")
+            if p.align is None and _controlled(d):
+                # two runs a day apart would give one person's figures away by difference
+                out.append(f"{where}: a window of a controlled report must be whole months "
+                           "(align)")
         elif p.type == "month" and p.default not in (None, "latest"):
             out.append(f"{where}: default must be \"latest\"")
         elif p.type == "bool" and p.default is not None and not isinstance(p.default, bool):
@@ -147,6 +156,56 @@ def _check_columns(d: Defn) -> list[str]:
     for key in d.sort:
         if key not in visible:
             out.append(f"sort column {key!r} is not a visible column")
+    return out
+
+
+def _controlled(d: Defn) -> bool:
+    return any(r in CONTROLLED_ROLES for r in d.roles)
+
+
+def _check_disclosure(d: Defn) -> list[str]:
+    """Every column's disclosure kind and the declared sums (reports.md, "Disclosure control")."""
+    out: list[str] = []
+    cols = {c.key: c for c in d.columns}
+    visible = {c.key: c for c in d.visible_columns}
+    for c in d.columns:
+        where = f"column {c.key!r}"
+        kind = kind_of(c)
+        if c.disclosure is not None and c.disclosure not in DISCLOSURE_KINDS:
+            out.append(f"{where}: disclosure {c.disclosure!r} is not one of "
+                       + ", ".join(DISCLOSURE_KINDS))
+        if c.count and c.disclosure not in (None, "count"):
+            out.append(f"{where}: count = true but disclosure {c.disclosure!r}")
+        if _controlled(d) and not c.hidden and c.numeric and kind is None:
+            out.append(f"{where}: a report under disclosure control declares the disclosure "
+                       "kind of every numeric column (" + ", ".join(DISCLOSURE_KINDS) + ")")
+        if c.behind is not None:
+            behind = cols.get(c.behind)
+            if behind is None or kind_of(behind) != "count":
+                out.append(f"{where}: behind names no count column ({c.behind!r})")
+        if kind == "money" and c.behind is None:
+            out.append(f"{where}: a money column names the count of cases behind it (behind)")
+        if kind == "mean" and (c.type != "decimal" or c.stocks is None or c.stocks < 1):
+            out.append(f"{where}: a mean of stocks is decimal and names its stocks (>= 1)")
+        if c.stocks is not None and kind != "mean":
+            out.append(f"{where}: stocks only for a mean")
+    rules = d.disclosure
+    if rules.gesamt and (not d.visible_columns or d.visible_columns[0].type != "text"):
+        out.append("disclosure.gesamt: the first column must be text (it says Gesamt)")
+    for n, rel in enumerate(rules.sums):
+        where = f"disclosure.sums[{n}]"
+        keys = (rel.total, *rel.parts)
+        if not rel.parts or len(set(keys)) != len(keys):
+            out.append(f"{where}: needs parts, each once, none the total")
+        kinds = set()
+        for key in keys:
+            col = visible.get(key)
+            if col is None or kind_of(col) not in CELL_KINDS:
+                out.append(f"{where}: {key!r} is not a visible count, money or mean column")
+            else:
+                kinds.add(kind_of(col))
+        if len(kinds) > 1:
+            out.append(f"{where}: total and parts are of different kinds")
     return out
 
 

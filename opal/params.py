@@ -66,6 +66,10 @@ def _date(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
         raise Bad("Bitte ein Datum im Format JJJJ-MM-TT angeben.") from None
     if p.max_date == "as_of" and value > as_of:
         raise Bad(f"Das Datum darf nicht nach dem Datenstand ({as_of.isoformat()}) liegen.")
+    if p.align == "month_start" and value.day != 1:
+        raise Bad("Bitte den ersten Tag eines Monats angeben (ganze Monate).")
+    if p.align == "month_end" and value != dates.month_last(dates.month_of(value)):
+        raise Bad("Bitte den letzten Tag eines Monats angeben (ganze Monate).")
     return dates.day(value), value.isoformat()
 
 

@@ -1,6 +1,7 @@
 """``run_report``: the one path every format and client takes, in the order reports.md fixes:
 report exists -> access -> parameters -> execute -> coerce -> compute -> suppress -> sort ->
-row cap -> audit -> Result."""
+row cap -> audit -> Result. Disclosure control (``opal.disclosure.protect``) is one call in
+``shape_rows``, after rounding and before sorting and any renderer."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from opal.catalogue import Catalogue, ReportDefinition
 from opal.clock import Clock, system_clock
 from opal.compute import parse, round_half_up, to_fraction
 from opal.db import is_sqlite, sqlite_path
+from opal.disclosure import protect, under_control
 from opal.errors import (
     AccessDenied,
     ExportTooLarge,
@@ -180,7 +182,7 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
         raise NoData("Die Daten werden gerade aktualisiert. Bitte versuchen Sie es gleich noch "
                      "einmal.")
     db_time = time.monotonic() - db_started
-    rows, suppressed = shape_rows(defn, raw_rows, run.actor.role == "controlling")
+    rows, suppressed = shape_rows(defn, raw_rows, under_control(run.actor.role))
     if parsed.sort:
         rows = sort_rows(rows, parsed.sort, parsed.desc, defn.visible_columns[0].key)
     limit = ctx.config.export_max_rows
@@ -247,12 +249,11 @@ def coerce(col: ColumnDef, value: Any) -> Any:
 
 def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]],
                suppress: bool) -> tuple[list[dict[str, Any]], int]:
-    """Coerce, compute, drop hidden columns and (for controlling) suppress small counts."""
-    visible = defn.visible_columns
+    """Coerce and compute every column, then (``suppress``: the output of a role under
+    disclosure control) pass the rows through disclosure control; hidden columns are dropped."""
     computed = [(c, parse(c.compute)) for c in defn.columns if c.compute]
     numeric = [c for c in defn.columns if not c.compute and c.type in ("int", "decimal", "bool")]
-    out: list[dict[str, Any]] = []
-    suppressed = 0
+    full: list[dict[str, Any]] = []
     for raw in raw_rows:
         row = {c.key: coerce(c, raw.get(c.key)) for c in defn.columns if not c.compute}
         env: dict[str, Fraction | None] = {c.key: to_fraction(raw.get(c.key)) for c in numeric}
@@ -260,36 +261,16 @@ def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]],
             value = expr.evaluate(env)
             env[col.key] = value
             row[col.key] = None if value is None else _computed(col, value)
-        shown = {c.key: row[c.key] for c in visible}
-        if suppress:
-            suppressed += _suppress(defn, shown)
-        out.append(shown)
-    return out, suppressed
+        full.append(row)
+    if suppress:
+        return protect(defn, full)
+    visible = [c.key for c in defn.visible_columns]
+    return [{k: row[k] for k in visible} for row in full], 0
 
 
 def _computed(col: ColumnDef, value: Fraction) -> int | Decimal:
     rounded = round_half_up(value, col.decimals if col.type == "decimal" else 0)
     return int(rounded) if col.type == "int" else rounded
-
-
-def _suppress(defn: ReportDefinition, row: dict[str, Any]) -> int:
-    """Replace visible counts of 1 or 2 and what is derived from them by SUPPRESSED."""
-    visible = defn.visible_columns
-    hit = {c.key for c in visible if c.count and row[c.key] in (1, 2)
-           and not isinstance(row[c.key], bool)}
-    changed = bool(hit)
-    while changed:
-        changed = False
-        for c in visible:
-            if c.key in hit:
-                continue
-            reads = set(c.suppress_with) | (parse(c.compute).names if c.compute else set())
-            if reads & hit:
-                hit.add(c.key)
-                changed = True
-    for key in hit:
-        row[key] = SUPPRESSED
-    return len(hit)
 
 
 def sort_rows(rows: list[dict[str, Any]], key: str, desc: bool,

@@ -43,6 +43,12 @@ class ColumnDef:
     suppress_with: tuple[str, ...] = ()
     hidden: bool = False
     total: bool = False
+    #: disclosure kind (opal.disclosure.KINDS); ``count = true`` declares "count"
+    disclosure: str | None = None
+    #: the count of cases behind this value: suppressed when that count is 1 or 2
+    behind: str | None = None
+    #: a mean of stocks: how many stocks it averages (the attacker knows n x mean is whole)
+    stocks: int | None = None
 
     @property
     def numeric(self) -> bool:

@@ -80,7 +80,7 @@ def test_run_csv_streams_to_stdout_in_chunks(cli_env: EngineWorld, tmp_path: Pat
     (["R91", "--user", "cm1", "-p", "n_days"], 2, ["key=value"]),
     (["R91", "--user", "cm1", "-p", "n_days=1", "-p", "n_days=2"], 2, ["doppelt"]),
     (["R55", "--user", "cm1"], 2, ["gibt es nicht"]),
-    (["R93", "--user", "ctrl", "--format", "pdf"], 2, ["format:"]),
+    (["R93", "--user", "tl1", "--format", "pdf"], 2, ["format:"]),
 ])
 def test_run_exit_codes(cli_env: EngineWorld, args: list[str], exit_code: int,
                         needles: list[str]) -> None:

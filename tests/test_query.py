@@ -72,10 +72,11 @@ EXPECTED_R92 = [
     ("Gesamt", 8, 4, Decimal("50.0"), Decimal("109.3"), Decimal("2.86")),
 ]
 SUPPRESSED_R92 = [
-    ("Nord", 5, 3, Decimal("60.0"), Decimal("40.0"), Decimal("1.83")),
+    # with_contact 3: secondary (Gesamt 4 - 3 - 0 - 0 would give Süd's 1); its rate and cost
+    ("Nord", 5, S, S, Decimal("40.0"), S),
     ("Ost", 0, 0, None, None, Decimal("0.00")),        # 0 is never suppressed
-    ("Süd", S, S, S, Decimal("102.5"), S),              # cost: suppress_with with_contact
-    ("West", S, 0, S, Decimal("400.0"), Decimal("0.19")),  # a mean is never suppressed
+    ("Süd", S, S, S, S, S),                             # the mean and cost behind 2 persons
+    ("West", S, 0, S, S, S),                            # ... behind 1 person
     ("Gesamt", 8, 4, Decimal("50.0"), Decimal("109.3"), Decimal("2.86")),
 ]
 
@@ -95,7 +96,7 @@ def test_team_lead_aggregate_unsuppressed(engine_world: EngineWorld) -> None:
 def test_controlling_suppression(engine_world: EngineWorld) -> None:
     r = run_report(engine_world.ctx, "R92", engine_world.actor("ctrl"), {}, "json")
     assert as_tuples(r.rows) == SUPPRESSED_R92
-    assert r.suppressed_cells == 6
+    assert r.suppressed_cells == 12
     assert r.unit == "Gesamter Kreis"
 
 
@@ -105,7 +106,7 @@ def test_suppression_boundaries(engine_world: EngineWorld, count: int,
     from opal.query import shape_rows
 
     defn = engine_world.ctx.catalogue.reports["R92"]
-    raw = [{"office": "X", "elb": 10, "with_contact": count, "days_sum": 5, "days_n": 1,
+    raw = [{"office": "X", "elb": 10, "with_contact": count, "days_sum": 5, "days_n": 3,
             "cost_cents": 100}]
     rows, n = shape_rows(defn, raw, suppress=True)
     assert (rows[0]["with_contact"] is S) is suppressed
@@ -155,7 +156,7 @@ def test_order_of_checks(engine_world: EngineWorld) -> None:
                    "json")
     assert set(info.value.errors) == {"n_days", "_viewer"}
     with pytest.raises(ParameterError) as info:
-        run_report(ctx, "R93", engine_world.actor("ctrl"), {}, "pdf")
+        run_report(ctx, "R93", engine_world.actor("tl1"), {}, "pdf")
     assert set(info.value.errors) == {"format"}
 
 

@@ -20,7 +20,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from opal.renderers import Rendered, register
-from opal.renderers.cells import format_date, format_param, format_value
+from opal.renderers.cells import SUPPRESSED_LEGEND, format_date, format_param, format_value
 from opal.renderers.pdfpage import (
     FONT,
     FONT_BOLD,
@@ -188,6 +188,8 @@ class ResultPdf(ReportPage):
             sums = self.totals is not None and end == len(rows)
             story.append(self._table([head] + rows[start:end],
                                      [head_height] + heights[start:end], sums=sums))
+        if self.result.suppressed_cells:
+            story += [Spacer(1, 6), para(SUPPRESSED_LEGEND, style("legend", 8))]
         return story
 
     def _head(self) -> tuple[list[Any], float]:

@@ -21,7 +21,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from opal.renderers import Rendered, register
-from opal.renderers.cells import SUPPRESSED_MARK, format_bool, format_param, safe_text
+from opal.renderers.cells import (
+    SUPPRESSED_LEGEND,
+    SUPPRESSED_MARK,
+    format_bool,
+    format_param,
+    safe_text,
+)
 from opal.result import SUPPRESSED, ColumnDef, Result
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -176,6 +182,8 @@ class XlsxRenderer:
         rows.append([sheet.text("Datenstand", bold=True), sheet.typed(result.as_of, DATE_FORMAT)])
         created = result.generated_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC")
         rows.append([sheet.text("Erstellt", bold=True), sheet.text(created)])
+        if result.suppressed_cells:
+            rows.append([sheet.text(SUPPRESSED_LEGEND)])
         return rows
 
     @staticmethod
