@@ -6,31 +6,51 @@ STAMP  := $(VENV)/.opal-installed
 export OPAL_DATA_DIR ?= var
 
 
-.PHONY: test-clock run test lint typecheck pytest system-deps demo bench clean security
+.PHONY: test-clock run test lint typecheck pytest system-deps build-deps demo bench clean security
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Reinstall only when the project metadata changed.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+# Reinstall only when the project metadata changed. python-ldap (extra `ldap`, the directory
+# sign-in) compiles against libldap2-dev and libsasl2-dev: `build-deps` installs them first (as
+# root); without them (not root) the extra is left out and the directory tests are skipped.
+$(STAMP): pyproject.toml | $(BIN)/python build-deps
+	@extras=test; \
+	if [ -f /usr/include/ldap.h ] && [ -f /usr/include/sasl/sasl.h ]; then extras=test,ldap; \
+	else echo "libldap2-dev/libsasl2-dev missing: python-ldap not installed"; fi; \
+	echo "$(BIN)/pip install -q -e '.[$$extras]'"; \
+	$(BIN)/pip install -q -e ".[$$extras]"
 	touch $(STAMP)
 
+# Install the Debian packages named in $$missing, only as root; otherwise say what is skipped.
+APT_MISSING = if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      -o DPkg::Lock::Timeout=300 $$missing >/dev/null; \
+	  else echo "not root: skipping$$missing (what needs them is skipped)"; fi; \
+	fi
+
+# Headers python-ldap builds against.
+build-deps:
+	@missing=""; \
+	[ -f /usr/include/ldap.h ] || missing="$$missing libldap2-dev"; \
+	[ -f /usr/include/sasl/sasl.h ] || missing="$$missing libsasl2-dev"; \
+	$(APT_MISSING)
+
 # Debian tools some tests need (pdftotext, Chromium, LibreOffice headless for the formula-injection
-# check); installed only when missing and we are root.
+# check, slapd and ldap-utils for the directory sign-in against a real OpenLDAP); installed only
+# when missing and we are root.
 system-deps:
 	@missing=""; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-calc-nogui"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "not root: skipping$$missing (tests that need them are skipped)"; fi; \
-	fi
+	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
+	command -v ldapsearch >/dev/null 2>&1 || missing="$$missing ldap-utils"; \
+	$(APT_MISSING)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -76,6 +76,101 @@ def _text(raw: str) -> str:
     return raw
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _ldap_url(raw: str) -> str:
+    scheme, sep, rest = raw.partition("://")
+    host = rest.rstrip("/")
+    if scheme not in ("ldap", "ldaps") or not sep or not host or "/" in host or "?" in host \
+            or any(c.isspace() for c in raw):
+        raise ValueError("expected ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
+    return raw.rstrip("/")
+
+
+def _readable_file(raw: str) -> str:
+    path = Path(raw)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ValueError("no readable file")
+    return raw
+
+
+def _dn(raw: str) -> str:
+    if "=" not in raw or any(ord(c) < 32 for c in raw):
+        raise ValueError("expected a distinguished name like ou=people,dc=example,dc=org")
+    return raw.strip()
+
+
+def _filter_template(raw: str) -> str:
+    if not (raw.startswith("(") and raw.endswith(")")) or raw.count("(") != raw.count(")") \
+            or raw.count("{username}") != 1:
+        raise ValueError("expected an LDAP filter in parentheses with {username} once")
+    return raw
+
+
+def _ldap_filter(raw: str) -> str:
+    if not (raw.startswith("(") and raw.endswith(")")) or raw.count("(") != raw.count(")"):
+        raise ValueError("expected an LDAP filter in parentheses")
+    return raw
+
+
+_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+
+
+def _attribute(raw: str) -> str:
+    if not _ATTRIBUTE.match(raw):
+        raise ValueError("expected an LDAP attribute name")
+    return raw
+
+
+def _pairs(raw: str) -> list[tuple[str, str]]:
+    """``key=value;key=value`` (a value may hold ``=`` and ``,``, as DNs do)."""
+    out = []
+    for part in raw.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if not part.strip():
+            continue
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"expected key=value, got {part.strip()[:60]!r}")
+        out.append((key.strip(), value.strip()))
+    if not out:
+        raise ValueError("no entry")
+    return out
+
+
+def _role_groups(raw: str) -> tuple[tuple[str, str], ...]:
+    """``role=group DN;role=group DN``: the directory groups that give each OPAL role."""
+    from opal.appdb.schema import ROLES
+
+    pairs = _pairs(raw)
+    for role, dn in pairs:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+        _dn(dn)
+    return tuple(pairs)
+
+
+def _link_attrs(raw: str) -> tuple[tuple[str, str], ...]:
+    """``staff_id=attribute;team_id=attribute``: where the directory keeps each link."""
+    from opal.appdb.schema import ROLE_LINKS
+
+    kinds = sorted({k for k in ROLE_LINKS.values() if k})
+    pairs = _pairs(raw)
+    for kind, attribute in pairs:
+        if kind not in kinds:
+            raise ValueError(f"unknown link {kind!r} (links: {', '.join(kinds)})")
+        _attribute(attribute)
+    return tuple(pairs)
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return raw
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration variable: its field, parser, default and help text."""
@@ -119,6 +214,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_proxies", _non_negative_int, "0",
             "reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed; "
             "0: the header is ignored (it could be forged)"),
+    # directory sign-in (README "Anmeldung über das Verzeichnis"); off while ldap_url is empty
+    Setting("ldap_url", _ldap_url, None,
+            "ldap://HOST[:PORT] (StartTLS) or ldaps://HOST[:PORT]; empty: local accounts only"),
+    Setting("ldap_starttls", _bool, "1",
+            "ldap:// only: StartTLS before any bind; 0 is allowed for a loopback address only"),
+    Setting("ldap_ca_file", _readable_file, None,
+            "PEM file of the CA(s) the directory's certificate must chain to; empty: system CAs"),
+    Setting("ldap_bind_dn", _dn, None, "the service account that searches users and groups"),
+    Setting("ldap_bind_password_file", _readable_file, None,
+            "file holding the service account's password (read at every sign-in, never logged)"),
+    Setting("ldap_user_base", _dn, None, "where users are searched (subtree)"),
+    Setting("ldap_user_filter", _filter_template, "(uid={username})",
+            "the user search; {username} is replaced by the escaped login name"),
+    Setting("ldap_group_base", _dn, None, "where groups are searched; default: ldap_user_base"),
+    Setting("ldap_group_filter", _ldap_filter,
+            "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))",
+            "what counts as a group"),
+    Setting("ldap_member_attr", _attribute, "member", "a group's member attribute (DNs)"),
+    Setting("ldap_nested_groups", _choice("walk", "in_chain", "off"), "walk",
+            "nested groups: walk (member search level by level, bounded), in_chain (Active "
+            "Directory's LDAP_MATCHING_RULE_IN_CHAIN), off (direct membership only)"),
+    Setting("ldap_role_groups", _role_groups, None,
+            "role=group DN;role=group DN: membership (also nested) gives the role; none or two "
+            "different roles: no access"),
+    Setting("ldap_link_attrs", _link_attrs, "staff_id=employeeNumber;team_id=departmentNumber",
+            "link=attribute;...: the user attribute holding each role's link (staff id, team id)"),
+    Setting("ldap_disabled_filter", _ldap_filter, "(pwdAccountLockedTime=*)",
+            "a user entry matching this filter is disabled (Active Directory: "
+            "(userAccountControl:1.2.840.113556.1.4.803:=2))"),
+    Setting("ldap_timeout", _positive_float, "5",
+            "seconds one sign-in may wait on the directory in all (connect, TLS, each search)"),
+    Setting("ldap_local_login", _choice("all", "admin-only"), "all",
+            "local accounts: all, or admin-only (break-glass admin; other roles only via the "
+            "directory)"),
 )
 
 
@@ -143,6 +272,24 @@ class Config:
     session_idle_minutes: int
     session_max_hours: int
     trusted_proxies: int
+    ldap_url: str | None = None
+    ldap_starttls: bool = True
+    ldap_ca_file: str | None = None
+    ldap_bind_dn: str | None = None
+    ldap_bind_password_file: str | None = None
+    ldap_user_base: str | None = None
+    ldap_user_filter: str = "(uid={username})"
+    ldap_group_base: str | None = None
+    ldap_group_filter: str = (
+        "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))")
+    ldap_member_attr: str = "member"
+    ldap_nested_groups: str = "walk"
+    ldap_role_groups: tuple[tuple[str, str], ...] | None = None
+    ldap_link_attrs: tuple[tuple[str, str], ...] = (
+        ("staff_id", "employeeNumber"), ("team_id", "departmentNumber"))
+    ldap_disabled_filter: str = "(pwdAccountLockedTime=*)"
+    ldap_timeout: float = 5.0
+    ldap_local_login: str = "all"
 
     @property
     def data_path(self) -> Path:
@@ -176,10 +323,16 @@ class Config:
                 values["secret_key"] = key_file.read_text().strip() or None
         if values["stale_error_hours"] < values["stale_warn_hours"]:
             raise ConfigError("OPAL_STALE_ERROR_HOURS must not be below OPAL_STALE_WARN_HOURS")
+        _check_ldap(values)
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return cls(**values)
+
+    @property
+    def directory(self) -> bool:
+        """True when sign-in asks the county's directory (``OPAL_LDAP_URL`` is set)."""
+        return bool(self.ldap_url)
 
     def require_secret(self) -> str:
         """Return the secret key, or fail: the portal never signs sessions with a default."""
@@ -188,3 +341,34 @@ class Config:
                 "OPAL_SECRET_KEY is not set and var/secret_key does not exist (run `make run`)"
             )
         return self.secret_key
+
+
+def _check_ldap(values: dict[str, Any]) -> None:
+    """The directory settings that only make sense together; one line on the first fault."""
+    url = values.get("ldap_url")
+    if not url:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("ldap") is None:
+        raise ConfigError("OPAL_LDAP_URL is set but python-ldap is not installed "
+                          "(pip install 'opal[ldap]', needs libldap2-dev and libsasl2-dev)")
+    for name in ("ldap_user_base", "ldap_role_groups"):
+        if not values.get(name):
+            raise ConfigError(f"OPAL_LDAP_URL is set but OPAL_{name.upper()} is not")
+    import ldap.dn
+
+    dns = [(name, values.get(name)) for name in ("ldap_bind_dn", "ldap_user_base",
+                                                  "ldap_group_base")]
+    dns += [("ldap_role_groups", dn) for _, dn in values["ldap_role_groups"]]
+    for name, dn in dns:
+        if dn and not ldap.dn.is_dn(dn):
+            raise ConfigError(f"OPAL_{name.upper()}: {dn[:80]!r} is not a distinguished name")
+    if bool(values.get("ldap_bind_dn")) != bool(values.get("ldap_bind_password_file")):
+        raise ConfigError("OPAL_LDAP_BIND_DN and OPAL_LDAP_BIND_PASSWORD_FILE go together")
+    host = url.partition("://")[2].rsplit(":", 1)[0] if not url.endswith("]") else \
+        url.partition("://")[2]
+    if url.startswith("ldap://") and not values.get("ldap_starttls") \
+            and host not in _LOOPBACK:
+        raise ConfigError("OPAL_LDAP_STARTTLS=0 would send passwords in clear text: only for "
+                          "a loopback address (use StartTLS or ldaps://)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -12,10 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, delete, insert, select, update
 
 from opal.access import Actor
-from opal.appdb.schema import ROLES, user_sessions, users
+from opal.appdb.schema import ROLE_LINKS, ROLES, user_sessions, users
 from opal.clock import Clock, system_clock
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+#: a directory login name: what the county's directory allows, printable, at most 64 characters
+_DIRECTORY_NAME = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\s\x00-\x1f\x7f])?$")
 _LINK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_PASSWORD = 1024
 MIN_PASSWORD = 12
@@ -38,6 +41,7 @@ class User:
     staff_id: str | None
     team_id: str | None
     active: bool
+    source: str = "local"  #: local (hash here) or directory (re-read at every sign-in)
 
     def actor(self) -> Actor:
         """The Actor reports run as; a disabled account has no role."""
@@ -82,7 +86,8 @@ def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: st
                 clock: Clock = system_clock) -> bool:
     """Create or update a user (active again); keep the password unless one is given.
 
-    Return True when the user was created. A changed role ends the user's sessions.
+    Return True when the user was created. A changed role ends the user's sessions. A new
+    password makes a directory-managed account local; without one it stays where it is.
     """
     _check(username, role, staff_id, team_id)
     if password is not None:
@@ -92,10 +97,12 @@ def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: st
               "active": True, "updated_at": now}
     if password is not None:
         values["password_hash"] = hash_password(password)
+        values["source"] = "local"
     with engine.begin() as conn:
         row = conn.execute(select(users.c.id, users.c.role, users.c.staff_id, users.c.team_id)
                            .where(users.c.username == username)).first()
         if row is None:
+            values["source"] = "local"
             conn.execute(insert(users).values(username=username, created_at=now, **values))
             return True
         conn.execute(update(users).where(users.c.id == row.id).values(**values))
@@ -118,17 +125,61 @@ def disable_user(engine: Engine, username: str, *, clock: Clock = system_clock) 
         return True
 
 
+def sync_directory_user(engine: Engine, username: str, role: str | None,
+                        links: Mapping[str, str], *, clock: Clock = system_clock) -> User:
+    """Store what the directory said at sign-in: role and links replace the stored ones.
+
+    The account is directory-managed (no local password). ``role`` None (the directory gives no
+    access) keeps the record but ends its sessions. ``active`` stays as it is: an operator's
+    ``opal users disable`` holds against the directory.
+    """
+    if not valid_directory_name(username):
+        raise UserError("ungültiger Verzeichnisname")
+    if role is not None and role not in ROLES:
+        raise UserError(f"Rolle {role!r} gibt es nicht")
+    kinds = {kind for kind in ROLE_LINKS.values() if kind}
+    stored = {kind: links.get(kind) or None for kind in sorted(kinds)}
+    for kind, value in stored.items():
+        if value is not None and not _LINK_ID.fullmatch(value):
+            raise UserError(f"ungültige Kennung für {kind}")
+    now = clock().astimezone(UTC).replace(tzinfo=None)
+    values = {"role": role, "updated_at": now, **stored}
+    with engine.begin() as conn:
+        row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is None:
+            conn.execute(insert(users).values(username=username, created_at=now, active=True,
+                                              source="directory", password_hash=None, **values))
+        else:
+            if row._mapping["source"] != "directory":
+                raise UserError("lokales Konto: das Verzeichnis verwaltet es nicht")
+            conn.execute(update(users).where(users.c.id == row.id).values(**values))
+            if any(row._mapping[k] != v for k, v in values.items() if k != "updated_at"):
+                conn.execute(delete(user_sessions).where(user_sessions.c.user_id == row.id))
+        found = conn.execute(select(*_COLUMNS).where(users.c.username == username)).first()
+    return _user(found)
+
+
+def valid_directory_name(username: object) -> bool:
+    """True for a name that may stand for a directory account (printable, 1-64 characters)."""
+    return isinstance(username, str) and bool(_DIRECTORY_NAME.fullmatch(username))
+
+
+_COLUMNS = (users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
+            users.c.active, users.c.source)
+
+
 def _user(row: object) -> User:
     r = row._mapping  # type: ignore[attr-defined]
-    return User(r["id"], r["username"], r["role"], r["staff_id"], r["team_id"], bool(r["active"]))
+    return User(r["id"], r["username"], r["role"], r["staff_id"], r["team_id"], bool(r["active"]),
+                r["source"])
 
 
 def get_user(engine: Engine, username: str) -> User | None:
     """The stored user named ``username`` (active or not), or None."""
-    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
+    if not isinstance(username, str) or not (_USERNAME.fullmatch(username)
+                                             or valid_directory_name(username)):
         return None
-    cols = [users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
-            users.c.active]
+    cols = _COLUMNS
     with engine.connect() as conn:
         row = conn.execute(select(*cols).where(users.c.username == username)).first()
     return None if row is None else _user(row)
@@ -136,15 +187,17 @@ def get_user(engine: Engine, username: str) -> User | None:
 
 def get_user_by_id(engine: Engine, user_id: int) -> User | None:
     """The stored user with ``user_id``, or None (the portal's session loader)."""
-    cols = [users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
-            users.c.active]
+    cols = _COLUMNS
     with engine.connect() as conn:
         row = conn.execute(select(*cols).where(users.c.id == user_id)).first()
     return None if row is None else _user(row)
 
 
 def verify_login(engine: Engine, username: str, password: str) -> User | None:
-    """The active user when ``password`` matches, else None (same work for unknown names)."""
+    """The active local user when ``password`` matches, else None (same work for unknown names).
+
+    A directory-managed account has no local password: never here.
+    """
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         return None
     stored: str | None = None
@@ -159,7 +212,7 @@ def verify_login(engine: Engine, username: str, password: str) -> User | None:
         _HASHER.verify(stored or _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if user is None or stored is None or not user.active:
+    if user is None or stored is None or not user.active or user.source != "local":
         return None
     if _HASHER.check_needs_rehash(stored):
         with engine.begin() as conn:

@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.handmade",
     "tests.fixtures.steering",
     "tests.fixtures.web",
+    "tests.fixtures.slapd",
 ]
 
 PG_URL = os.environ.get("OPAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

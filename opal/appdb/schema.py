@@ -20,6 +20,11 @@ from sqlalchemy import (
 metadata = MetaData()
 
 ROLES = ("case_manager", "team_lead", "controlling", "admin")
+#: the live-data link each role needs (the users column of that name); None: no link
+ROLE_LINKS: dict[str, str | None] = {"case_manager": "staff_id", "team_lead": "team_id",
+                                     "controlling": None, "admin": None}
+#: where an account's password is checked: the local hash, or the county's directory
+SOURCES = ("local", "directory")
 
 users = Table(
     "users", metadata,
@@ -32,6 +37,8 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    #: local (password hash here) or directory (role and links re-read at every sign-in)
+    Column("source", String(10), nullable=False, server_default="local"),
 )
 
 #: server-side sessions: a cookie is only a random id; logout or disable deletes the row

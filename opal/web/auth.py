@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 
 from opal.appdb.schema import user_sessions, users
 from opal.params import clean_for_log
-from opal.users import get_user, verify_login
+from opal.signin import sign_in
 from opal.web.portal import portal
 from opal.web.security import (
     login_throttled,
@@ -177,9 +177,9 @@ def login() -> Any:
                                logged_out=request.args.get("abgemeldet") == "1")
     # control characters (NUL breaks PostgreSQL text) escaped: such a name never matches a user
     username = clean_for_log(request.form.get("username", "").strip(), 64)
-    user, status = _authenticate(username, request.form.get("password", ""))
+    user, status, message = _authenticate(username, request.form.get("password", ""))
     if user is None:
-        message = THROTTLED if status == 429 else LOGIN_FAILED
+        message = THROTTLED if status == 429 else message or LOGIN_FAILED
         return render_template("login.html", error=message, username=username, next=nxt), status
     _start_session(user)
     return redirect(nxt)
@@ -198,8 +198,11 @@ def logout() -> Any:
     return redirect("/login?abgemeldet=1")
 
 
-def _authenticate(username: str, password: str) -> tuple[Any, int]:
-    """Return (user, 200) or (None, 401/429); unknown names cost the same hash check."""
+def _authenticate(username: str, password: str) -> tuple[Any, int, str | None]:
+    """Return (user, 200, None) or (None, 401/403/429/503, message or None for the generic one).
+
+    Local accounts and the directory are ``opal.signin``'s; unknown names cost the same work.
+    """
     p = portal()
     now, address = p.now_naive(), client_address()
     with p.app_db.begin() as conn:
@@ -207,16 +210,15 @@ def _authenticate(username: str, password: str) -> tuple[Any, int]:
         throttled = login_throttled(conn, username, address, now, p.config.login_max_failures)
     if throttled:
         audit_event(None, None, "login", "denied", "zu viele Fehlversuche")
-        return None, 429
-    user = verify_login(p.app_db, username, password)
-    if user is not None:
-        return user, 200
-    with p.app_db.begin() as conn:
-        record_login_failure(conn, username, address, now)
-    known = get_user(p.app_db, username)
-    audit_event(known.username if known else None, known.role if known else None,
-                "login", "denied", "falsches Passwort" if known else "unbekannter Name")
-    return None, 401
+        return None, 429, None
+    result = sign_in(p.config, p.app_db, username, password, linked=p.linked, clock=p.clock)
+    if result.user is not None:
+        return result.user, 200, None
+    if result.failure:
+        with p.app_db.begin() as conn:
+            record_login_failure(conn, username, address, now)
+    audit_event(result.username, result.role, "login", result.outcome, result.reason)
+    return None, result.status, result.message
 
 
 def _start_session(user: Any) -> None:
