@@ -171,6 +171,15 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def env_text(value: Any) -> str:
+    """The ``OPAL_*`` text that parses back to ``value`` (booleans 0/1, pairs ``k=v;k=v``)."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, tuple):
+        return ";".join(f"{key}={item}" for key, item in value)
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration variable: its field, parser, default and help text."""

@@ -249,6 +249,12 @@ def _find_user(conn: Any, config: Config, username: str, deadline: _Deadline
     except ldap.NO_SUCH_OBJECT:
         raise Unavailable("OPAL_LDAP_USER_BASE gibt es nicht") from None
     if not found:
+        # a bind that fails as a wrong password does: unknown names cost about the same time
+        try:
+            _timed(conn, deadline)
+            conn.simple_bind_s(f"cn=opal-unknown-user,{config.ldap_user_base}", "x")
+        except ldap.LDAPError:
+            pass
         return Verdict("invalid", "unbekannter Name")
     if len(found) > 1:
         return Verdict("invalid", "Name im Verzeichnis mehrdeutig")

@@ -419,6 +419,17 @@ def test_tls_with_another_ca_is_refused(sqlite_config: Config, slapd: Slapd, how
         dispose(app)
 
 
+def test_tls_to_a_name_the_certificate_does_not_carry_is_refused(sqlite_config: Config,
+                                                                   slapd: Slapd) -> None:
+    app = portal_on(sqlite_config, slapd, url=f"ldaps://127.0.0.2:{slapd.ldaps_port}",
+                    ca_file=str(slapd.ca_file))
+    try:
+        response = login(app.test_client(), "anna.arendt", password_of("anna.arendt"))
+        assert (response.status_code, error_of(response)) == (503, escaped(UNAVAILABLE))
+    finally:
+        dispose(app)
+
+
 def test_the_service_password_is_read_from_its_file_and_never_logged(
         sqlite_config: Config, slapd: Slapd, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -553,10 +564,11 @@ def test_nested_walk_is_bounded_and_terminates_on_cycles(slapd: Slapd) -> None:
     assert walk.groups == {normalise_dn(TEAM_NORD), normalise_dn(FALLMANAGEMENT)}
 
 
-def test_an_app_database_from_before_gets_the_source_column(config: Config) -> None:
+def test_upgrade_makes_every_existing_account_local(config: Config) -> None:
     from sqlalchemy import inspect, text
 
-    from opal.db import app_engine, init_app_db
+    from opal.appdb import migrate
+    from opal.db import app_engine
 
     engine = app_engine(config)
     with engine.begin() as conn:  # the users table as the previous release made it
@@ -568,8 +580,7 @@ def test_an_app_database_from_before_gets_the_source_column(config: Config) -> N
                           "created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)"))
         conn.execute(text("INSERT INTO users VALUES (7, 'alt', NULL, 'admin', NULL, NULL, TRUE, "
                           "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-    init_app_db(engine, config.app_db_schema)
-    init_app_db(engine, config.app_db_schema)  # twice: nothing more to add
+    migrate.upgrade(engine, config.app_db_schema)
     pg = engine.dialect.name == "postgresql"
     names = [c["name"] for c in inspect(engine).get_columns(
         "users", schema=config.app_db_schema if pg else None)]
@@ -577,3 +588,29 @@ def test_an_app_database_from_before_gets_the_source_column(config: Config) -> N
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id, source FROM users")).all() == [(7, "local")]
     engine.dispose()
+
+
+def test_directory_settings_round_trip_through_the_environment(slapd: Slapd) -> None:
+    from tests.fixtures.exports import config_env
+
+    cfg = with_directory(Config.from_env({}, secret_key="x"), slapd.env(nested_groups="off"))
+    assert Config.from_env(config_env(cfg)) == cfg
+
+
+def test_opal_users_add_with_a_password_takes_a_directory_account_over(one_app: Flask) -> None:
+    from opal.users import UserError, get_user, sync_directory_user, upsert_user
+
+    engine = one_app.extensions["opal"].app_db
+    assert login(one_app.test_client(), "anna.arendt",
+                 password_of("anna.arendt")).status_code == 302
+    upsert_user(engine, "anna.arendt", "case_manager", staff_id="S01")  # no password: stays
+    assert get_user(engine, "anna.arendt").source == "directory"  # type: ignore[union-attr]
+    upsert_user(engine, "anna.arendt", "case_manager", staff_id="S01",
+                password="lokales-Passwort-lang")
+    assert get_user(engine, "anna.arendt").source == "local"  # type: ignore[union-attr]
+    with pytest.raises(UserError):  # the directory never takes over a local account
+        sync_directory_user(engine, "anna.arendt", "admin", {})
+    response = login(one_app.test_client(), "anna.arendt", password_of("anna.arendt"))
+    assert response.status_code == 401  # now only the local password counts
+    assert login(one_app.test_client(), "anna.arendt",
+                 "lokales-Passwort-lang").status_code == 302
