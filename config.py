@@ -70,6 +70,13 @@ def _schema(raw: str) -> str:
     return raw
 
 
+def _timezone(raw: str) -> str:
+    from opal.localtime import zone
+
+    zone(raw)  # ValueError names the zone
+    return raw
+
+
 def _text(raw: str) -> str:
     if not raw:
         raise ValueError("must not be empty")
@@ -220,6 +227,8 @@ SETTINGS: tuple[Setting, ...] = (
             "largest share a table may shrink by against the live generation"),
     Setting("session_idle_minutes", _positive_int, "30", "idle timeout of a portal session"),
     Setting("session_max_hours", _positive_int, "10", "absolute lifetime of a portal session"),
+    Setting("timezone", _timezone, "Europe/Berlin",
+            "time zone in which pages and files show times (MEZ/MESZ); JSON stays UTC"),
     Setting("trusted_proxies", _non_negative_int, "0",
             "reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed; "
             "0: the header is ignored (it could be forged)"),
@@ -280,6 +289,7 @@ class Config:
     refresh_max_shrink: float
     session_idle_minutes: int
     session_max_hours: int
+    timezone: str
     trusted_proxies: int
     ldap_url: str | None = None
     ldap_starttls: bool = True

@@ -199,7 +199,8 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
         code=defn.code, title=defn.title, kind=defn.kind, orientation=defn.orientation,
         params=parsed.display, columns=defn.visible_columns, rows=rows, as_of=run.as_of,
         generated_at=ctx.clock(), suppressed_cells=suppressed, sort=parsed.sort,
-        desc=parsed.desc, unit=link.unit, username=run.actor.username, extra=extra)
+        desc=parsed.desc, unit=link.unit, username=run.actor.username, extra=extra,
+        timezone=ctx.config.timezone)
 
 
 def _limit_time(conn: Connection, timeout_ms: int) -> Callable[[], None]:

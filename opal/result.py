@@ -83,6 +83,14 @@ class Result:
     unit: str = ""  # the unit line: case load, team, or county
     username: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    timezone: str = "Europe/Berlin"  # where people read the times (OPAL_TIMEZONE)
+
+    @property
+    def made(self) -> str:
+        """When the output was made, in the portal's time zone: ``24.11.2026 07:12 MEZ``."""
+        from opal.localtime import format_local
+
+        return format_local(self.generated_at, self.timezone)
 
     @property
     def row_count(self) -> int:

@@ -1,4 +1,4 @@
--- R01 Mein Fallbestand: one row per case manager in scope, counting the eLb on as_of assigned to
+-- R01 Fallbestand: one row per case manager in scope, counting the eLb on as_of assigned to
 -- them (protected persons included: the own case load or a team aggregate).
 -- case manager: themself (:_staff_id); team lead: each active FALLMANAGEMENT/ARBEITSVERMITTLUNG
 -- staff member of team :_team_id.

@@ -74,6 +74,6 @@ def check_age(clock: Clock, user: FlaskClient, admin: FlaskClient, anonymous: Fl
         if level is None:
             assert 'class="banner' not in html, url
     # stale data is still served, and every download names its data date
-    download = user.get("/reports/R02.csv?n_days=30").data.decode("utf-8-sig")
-    assert "Datenstand;23.11.2026" in download
+    download = user.get("/reports/R02.csv?n_days=30")
+    assert "_Datenstand-2026-11-23_" in download.headers["Content-Disposition"]
     assert user.get("/reports/R02.json?n_days=30").get_json()["as_of"] == "2026-11-23"

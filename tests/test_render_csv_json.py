@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,15 +16,8 @@ from opal.result import SUPPRESSED, ColumnDef, ParamValue, Result
 from tests.fixtures.engine import EngineWorld
 
 EXPECTED_R91_CSV = (
-    "\ufeffBericht;R91 Testliste: Kunden ohne Kontakt\r\n"
-    "Einheit;Fallbestand Frau Eins (S1)\r\n"
-    "Tage ohne Kontakt;1\r\n"
-    "Profilgruppe;alle\r\n"
-    "Datenstand;23.11.2026\r\n"
-    "Erstellt;24.11.2026 06:12:03 UTC\r\n"
-    "\r\n"
-    "Kundennummer;Name;Fallmanager/in;Profilgruppe;Letzter Kontakt;Tage seit Kontakt;U25\r\n"
-    "K003;'-Minus, Carla;Frau Eins;;;;ja\r\n"
+    "\ufeffKundennummer;Name;Fallmanager/in;Profilgruppe;Letzter Kontakt;Tage seit Kontakt;U25\r\n"
+    "K003;'-Minus, Carla;Frau Eins;ohne Profillage;;;ja\r\n"
     "K006;'\tTab, Emil;Frau Eins;B;19.10.2025;400;ja\r\n"
     "K002;'+Plus, Bernd;Frau Eins;B;15.08.2026;100;nein\r\n"
     'K010;"Quote ""Q""; Semi, Jörg Müßig-Äpfel";Frau Eins;C;24.10.2026;30;nein\r\n'
@@ -33,18 +27,14 @@ EXPECTED_R91_CSV = (
 ).encode()
 
 EXPECTED_R92_CSV = (
-    "\ufeffBericht;R92 Testaggregat: Kontaktdichte je Dienststelle\r\n"
-    "Einheit;Gesamter Kreis\r\n"
-    "Zeitraum (Tage);90\r\n"
-    "Datenstand;23.11.2026\r\n"
-    "Erstellt;24.11.2026 06:12:03 UTC\r\n"
-    "\r\n"
-    "Dienststelle;eLb;mit Kontakt;Kontaktquote (%);Mittlere Tage seit Kontakt;Kosten (EUR)\r\n"
+    "\ufeffDienststelle;eLb;mit Kontakt;Kontaktquote (%);Mittlere Tage seit Kontakt;"
+    "Kosten (EUR)\r\n"
     "Nord;5;*;*;40,0;*\r\n"
     "Ost;0;0;;;0,00\r\n"
     "Süd;*;*;*;*;*\r\n"
     "West;*;0;*;*;*\r\n"
     "Gesamt;8;4;50,0;109,3;2,86\r\n"
+    "* anonymisiert (Werte 1 oder 2 oder daraus errechenbar)\r\n"
 ).encode()
 
 
@@ -53,7 +43,9 @@ def test_csv_list_exact_bytes(engine_world: EngineWorld) -> None:
     out = get_renderer("csv").render(r)
     assert out.body == EXPECTED_R91_CSV
     assert out.mimetype == "text/csv; charset=utf-8"
-    assert out.filename == "OPAL_R91_2026-11-23_20261124T061203Z.csv"
+    # title, data date and time made (MEZ) in the file name: nothing above the header row
+    assert out.filename == ("OPAL_R91_Testliste-Kunden-ohne-Kontakt_Datenstand-2026-11-23"
+                            "_erstellt-2026-11-24_071203_MEZ.csv")
 
 
 def test_csv_aggregate_suppressed_exact_bytes(engine_world: EngineWorld) -> None:
@@ -141,16 +133,19 @@ def test_format_values() -> None:
     assert format_cell(txt, "-5") == "-5"
 
 
-def test_csv_quotes_and_params() -> None:
+def test_csv_header_first_and_file_name() -> None:
     r = Result(code="R99", title='Titel; mit "Quote"', kind="aggregate", orientation="portrait",
                params=(ParamValue("d", "Datum", "2026-07-01"), ParamValue("b", "Nur U25", True)),
                columns=(ColumnDef("t", "Text"), ColumnDef("v", "Wert", "decimal", decimals=2)),
                rows=[{"t": "a\r\nb", "v": Decimal("-1.50")}], as_of=date(2026, 11, 23),
                generated_at=datetime(2026, 11, 24, 6, 12, 3, tzinfo=UTC))
-    body = get_renderer("csv").render(r).body.decode("utf-8")
-    assert body == ('\ufeffBericht;"R99 Titel; mit ""Quote"""\r\nDatum;01.07.2026\r\n'
-                    "Nur U25;ja\r\nDatenstand;23.11.2026\r\nErstellt;24.11.2026 06:12:03 UTC\r\n"
-                    '\r\nText;Wert\r\n"a\r\nb";-1,50\r\n')
+    out = get_renderer("csv").render(r)
+    assert out.body.decode("utf-8") == '\ufeffText;Wert\r\n"a\r\nb";-1,50\r\n'
+    assert out.filename == ("OPAL_R99_Titel-mit-Quote_Datenstand-2026-11-23"
+                            "_erstellt-2026-11-24_071203_MEZ.csv")
+    summer = dataclasses.replace(r, generated_at=datetime(2026, 7, 1, 22, 30, tzinfo=UTC))
+    assert get_renderer("csv").render(summer).filename.endswith(
+        "_erstellt-2026-07-02_003000_MESZ.csv")
 
 
 def _many(n: int, decimals: bool = True) -> Result:
@@ -171,10 +166,9 @@ def test_csv_streams_in_batches_that_join_to_the_whole_file() -> None:
     rendered = get_renderer("csv").render(_many(2500))
     chunks = list(rendered.chunks())
     assert len(chunks) == 3  # 1,000 rows per chunk: never the whole file as one string
-    assert chunks[0].startswith("\ufeffBericht;R99 Viele\r\n".encode())
+    assert chunks[0].startswith("\ufeffText;Datum;Anzahl;Aktiv;Wert\r\n".encode())
     expected = (
-        "\ufeffBericht;R99 Viele\r\nDatenstand;23.11.2026\r\nErstellt;24.11.2026 06:12:03 UTC\r\n"
-        "\r\nText;Datum;Anzahl;Aktiv;Wert\r\n"
+        "\ufeffText;Datum;Anzahl;Aktiv;Wert\r\n"
         + "".join(f'"\'=x{i}; ""q""";{1 + i % 28:02d}.01.2026;{i};{"nein" if i % 2 else "ja"};'
                   f"{i},50\r\n" for i in range(2500))
     ).encode()

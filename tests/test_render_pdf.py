@@ -124,7 +124,7 @@ def test_header_footer_and_german_formats() -> None:
     assert "Stichtag: 01.10.2026" in text
     assert "Profillage: alle" in text
     assert "Datenstand: 23.11.2026" in text
-    assert "Erstellt: 24.11.2026 06:12 UTC" in text
+    assert "Erstellt: 24.11.2026 07:12 MEZ" in text
     assert "23.11.2026" in text.split("Letzter")[1]  # a date cell, not only the footer
     assert "1.000" in text and "1.012" in text  # thousands dot
     assert " ja " in text and " nein " in text
@@ -180,7 +180,7 @@ def test_suppressed_and_decimals_in_an_aggregate() -> None:
     assert "0,50" in text and "-7,25" in text
     assert "12,0" in text
     assert re.search(r"Team Süd\s+\*\s+\*", text)
-    assert "Monat: 2026-10" in text and "Nur offen: ja" in text
+    assert "Monat: Oktober 2026" in text and "Nur offen: ja" in text
     assert "Summe" not in text  # sums belong to lists only
     assert "controller1" not in text and b"controller1" not in body
     page = PdfReader(io.BytesIO(body)).pages[0]

@@ -75,7 +75,7 @@ def test_title_block_and_header() -> None:
     assert (ws["A5"].value, ws["B5"].value) == ("Profillage", "alle")
     assert ws["A6"].value == "Datenstand"
     assert ws["B6"].value == datetime(2026, 11, 23) and ws["B6"].number_format == "DD.MM.YYYY"
-    assert (ws["A7"].value, ws["B7"].value) == ("Erstellt", "24.11.2026 06:12 UTC")
+    assert (ws["A7"].value, ws["B7"].value) == ("Erstellt", "24.11.2026 07:12 MEZ")
     assert all(c.value is None for c in ws[HEADER_ROW - 1])  # the empty row
     header = [c.value for c in ws[HEADER_ROW]]
     assert header == [c.label for c in person_list().columns]

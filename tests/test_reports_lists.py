@@ -458,7 +458,7 @@ def test_r08_rejects_bad_parameters(live: HandmadeLive) -> None:
 LEAD = ("customer_no", "name", "case_manager")
 DEFINITIONS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[Any, ...]]]] = {
     # code: (title, column keys, {param: (type, min, max, default, optional)})
-    "R01": ("Mein Fallbestand", tuple(R01_KEYS.split()), {}),
+    "R01": ("Fallbestand", tuple(R01_KEYS.split()), {}),
     "R02": ("Kunden ohne Kontakt seit N Tagen",
             (*LEAD, "profile_group", "last_contact", "days_since_contact"),
             {"n_days": ("int", 1, 730, 90, False),

@@ -33,9 +33,8 @@ def html_column(html: str, index: int = 0) -> list[str]:
 
 def csv_rows(data: bytes) -> list[list[str]]:
     text = data.decode("utf-8-sig")
-    block, _, table = text.partition("\r\n\r\n")
-    assert "Datenstand" in block
-    return list(csv.reader(io.StringIO(table), delimiter=";"))
+    assert "Datenstand" not in text.partition("\r\n")[0]  # the header row first, no block
+    return list(csv.reader(io.StringIO(text), delimiter=";"))
 
 
 @pytest.mark.parametrize(("key", "code", "query", "first"), [
@@ -54,7 +53,8 @@ def test_same_rows_in_every_format(shared_web: Flask, key: str, code: str,
     as_json = client.get(f"/reports/{code}.json", query_string=query).get_json()
     assert [r[first] for r in as_json["rows"]] == in_html
     table = csv_rows(client.get(f"/reports/{code}.csv", query_string=query).data)
-    assert [r[0] for r in table[1:]] == in_html
+    legend = "* anonymisiert (Werte 1 oder 2 oder daraus errechenbar)"
+    assert [r[0] for r in table[1:] if r != [legend]] == in_html
     xlsx = client.get(f"/reports/{code}.xlsx", query_string=query).data
     sheet = load_workbook(io.BytesIO(xlsx))
     values = [c for row in sheet.active.iter_rows(values_only=True) for c in row]
@@ -197,15 +197,17 @@ def test_csv_and_json_downloads_stream_with_the_same_headers(shared_web: Flask, 
     assert len(chunks) > 2 and b"".join(chunks) == whole.data  # a row a chunk
     assert "Content-Length" not in streamed.headers
     assert client.get(url.replace(fmt, "pdf")).headers["Content-Length"]  # whole formats keep it
-    assert streamed.headers["Content-Disposition"] == (
-        f'attachment; filename="OPAL_R02_2026-11-23_20261124T061203Z.{fmt}"')
+    assert streamed.headers["Content-Disposition"] == {
+        "json": 'attachment; filename="OPAL_R02_2026-11-23_20261124T061203Z.json"',
+        "csv": 'attachment; filename="OPAL_R02_Kunden-ohne-Kontakt-seit-N-Tagen_Datenstand-'
+               '2026-11-23_erstellt-2026-11-24_071203_MEZ.csv"'}[fmt]
     assert streamed.headers["Content-Type"] == get_renderer(fmt).mimetype
     for name, value in SECURITY_HEADERS.items():
         assert streamed.headers.get(name) == value, name
     assert "frame-ancestors 'none'" in streamed.headers["Content-Security-Policy"]
     assert dict(streamed.headers) == dict(whole.headers)
     if fmt == "csv":
-        assert whole.data.startswith(b"\xef\xbb\xbfBericht;R02 ") and b"\r\n" in whole.data
+        assert whole.data.startswith(b"\xef\xbb\xbfKundennummer;") and b"\r\n" in whole.data
         assert len(csv_rows(whole.data)) > 2
 
 
@@ -292,13 +294,13 @@ def test_admin_pages_show_users_audit_and_runs(web_app: Flask) -> None:
     Auth(client).login("admin")
     assert client.get("/reports").status_code == 200
     users_page = client.get("/admin/users").get_data(True)
-    assert "fm.arendt" in users_page and "case_manager" in users_page
+    assert "fm.arendt" in users_page and "Fallmanagement" in users_page  # roles in German
     audit = client.get("/admin/audit?action=login&outcome=ok").get_data(True)
-    assert "admin" in audit and "login" in audit
+    assert "admin" in audit and "Anmeldung" in audit and "erfolgreich" in audit
     assert client.get("/admin/audit?from=gestern").status_code == 400
     assert "Benutzerliste" in client.get("/admin/audit?action=admin").get_data(True)
     runs = client.get("/admin/refresh").get_data(True)
-    assert "ok" in runs and "23.11.2026" in runs
+    assert "erfolgreich" in runs and "23.11.2026" in runs
     assert "Müller" not in users_page + audit + runs  # no case data for the admin
     assert client.get("/reports/R02").status_code == 403
     assert client.get("/reports/R16.json").status_code == 403

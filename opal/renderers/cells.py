@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from opal.localtime import DEFAULT_ZONE, format_local
 from opal.result import SUPPRESSED, ColumnDef, ParamValue
 
 #: a text cell starting with one of these is read as a formula by spreadsheet programs
@@ -39,9 +40,9 @@ def format_date(value: date) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-def format_datetime(value: datetime) -> str:
-    """``TT.MM.JJJJ HH:MM:SS UTC``: when an output was made."""
-    return value.astimezone(UTC).strftime("%d.%m.%Y %H:%M:%S UTC")
+def format_datetime(value: datetime, zone: str = DEFAULT_ZONE) -> str:
+    """``TT.MM.JJJJ HH:MM:SS MEZ``: a moment in the portal's time zone."""
+    return format_local(value, zone, seconds=True)
 
 
 def format_bool(value: bool) -> str:
@@ -75,10 +76,16 @@ def format_cell(col: ColumnDef, value: Any, *, thousands: bool = False,
 
 
 def format_param(param: ParamValue) -> str:
-    """A parameter's display value: dates TT.MM.JJJJ, ja/nein, ``alle`` when left empty."""
+    """A parameter's display value: codes by their German label, months as "November 2026",
+    dates TT.MM.JJJJ, ja/nein, ``alle`` when left empty."""
+    from opal.labels import param_text
+
     value = param.value
     if value is None:
         return "alle"
+    text = param_text(param)
+    if text is not None:
+        return text
     if isinstance(value, str) and _ISO_DATE.match(value):
         return format_date(date.fromisoformat(value))
     return format_value(value)

@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from opal.labels import labeller, shown_row
 from opal.renderers import Rendered, cells, register
 from opal.result import SUPPRESSED, ColumnDef, Result
 
@@ -78,7 +79,10 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     shown = result.rows[(page - 1) * size: page * size]
-    rows = [[(format_cell(r.get(c.key), c), c.numeric) for c in cols] for r in shown]
+    shows = labeller(result)
+    keys = [c.key for c in cols]
+    rows = [[(format_cell(v, c), c.numeric) for v, c in zip(shown_row(r, keys, shows), cols,
+                                                             strict=True)] for r in shown]
     totals = None
     if any(c.total for c in cols) and total:
         totals = [_total(result.rows, c) if c.total else "" for c in cols]
@@ -109,7 +113,7 @@ class HtmlRenderer:
     def render(self, result: Result) -> Rendered:
         table = build_table(result)
         body = environment().get_template("report_standalone.html").render(
-            result=result, table=table, generated=cells.format_datetime(result.generated_at),
+            result=result, table=table, generated=result.made,
             as_of=cells.format_date(result.as_of),
             params=[(p.label, cells.format_param(p)) for p in result.params])
         return Rendered(result.file_stem() + ".html", self.mimetype, body.encode("utf-8"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import re
-from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
+from opal.labels import labeller, shown_row
 from opal.renderers import Rendered, register
 from opal.renderers.cells import SUPPRESSED_LEGEND, format_date, format_param, format_value
 from opal.renderers.pdfpage import (
@@ -75,7 +75,7 @@ def page_info(result: Result) -> PageInfo:
         title=result.title, unit=result.unit, code=result.code,
         params=tuple((p.label, _CONTROL.sub(" ", format_param(p))) for p in result.params),
         as_of=format_date(result.as_of),
-        created=result.generated_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC"),
+        created=result.made,
     )
 
 
@@ -154,7 +154,10 @@ class ResultPdf(ReportPage):
         register_fonts()  # column widths are measured before the page exists
         self.result = result
         self.cols = result.columns
-        self.texts = [[cell_text(row.get(c.key), c) for c in self.cols] for row in result.rows]
+        shows = labeller(result)
+        keys = [c.key for c in self.cols]
+        self.texts = [[cell_text(v, c) for v, c in zip(shown_row(row, keys, shows), self.cols,
+                                                      strict=True)] for row in result.rows]
         self.totals = self._totals()
         natural, minimum, flexible = self._column_needs()
         wide = result.orientation == "landscape" or len(self.cols) > WIDE_COLUMNS

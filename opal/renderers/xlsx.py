@@ -20,6 +20,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from opal.labels import labeller, shown_row
+from opal.localtime import DEFAULT_ZONE, to_local
 from opal.renderers import Rendered, register
 from opal.renderers.cells import (
     SUPPRESSED_LEGEND,
@@ -99,8 +101,9 @@ class _Sheet:
 class _ColumnWriter:
     """Turn a column's values into cells, reusing one styled cell per kind for speed."""
 
-    def __init__(self, sheet: _Sheet, col: ColumnDef) -> None:
+    def __init__(self, sheet: _Sheet, col: ColumnDef, zone: str = DEFAULT_ZONE) -> None:
         self.col = col
+        self.zone = zone
         self.number = sheet.typed(0, number_format(col))
         self.stamp = sheet.typed(datetime(2000, 1, 1), DATETIME_FORMAT)
         self.text = sheet.text("", right=col.numeric)
@@ -114,8 +117,8 @@ class _ColumnWriter:
         if isinstance(value, bool):
             return self._text(format_bool(value))
         if isinstance(value, datetime):
-            if value.tzinfo is not None:  # Excel has no time zones: store UTC
-                value = value.astimezone(UTC)
+            if value.tzinfo is not None:  # Excel has no time zones: local wall time
+                value = to_local(value, self.zone)
             self.stamp.value = value.replace(tzinfo=None)
             return self.stamp
         if isinstance(value, int | Decimal | float | date):
@@ -157,9 +160,12 @@ class XlsxRenderer:
             ws.append(row)
         ws.append([])
         ws.append([self._header_cell(sheet, c) for c in result.columns])
-        writers = [(c.key, _ColumnWriter(sheet, c)) for c in result.columns]
+        writers = [_ColumnWriter(sheet, c, result.timezone) for c in result.columns]
+        shows = labeller(result)
+        keys = [c.key for c in result.columns]
         for data in result.rows:
-            ws.append([w.cell(data.get(key)) for key, w in writers])
+            ws.append([w.cell(v) for w, v in zip(writers, shown_row(data, keys, shows),
+                                                 strict=True)])
         buf = io.BytesIO()
         wb.save(buf)
         return Rendered(result.file_stem() + ".xlsx", self.mimetype, buf.getvalue())
@@ -180,7 +186,7 @@ class XlsxRenderer:
         for p in result.params:
             rows.append([sheet.text(p.label, bold=True), sheet.text(format_param(p))])
         rows.append([sheet.text("Datenstand", bold=True), sheet.typed(result.as_of, DATE_FORMAT)])
-        created = result.generated_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC")
+        created = result.made
         rows.append([sheet.text("Erstellt", bold=True), sheet.text(created)])
         if result.suppressed_cells:
             rows.append([sheet.text(SUPPRESSED_LEGEND)])

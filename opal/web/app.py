@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,13 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
+from opal import labels
 from opal.appdb import migrate
 from opal.clock import Clock, system_clock
 from opal.db import app_engine
 from opal.web.portal import Portal, portal
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLE_LABELS = {"case_manager": "Fallmanagement", "team_lead": "Teamleitung",
-               "controlling": "Controlling", "admin": "Administration"}
 
 
 def build_app(config: Config | None = None, clock: Clock | None = None, *,
@@ -72,6 +72,31 @@ def _register(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     errors.init_app(app)
     app.context_processor(_template_globals)
+    app.jinja_env.filters["label"] = lambda code, domain: labels.label(domain, code)
+    app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["isodate"] = _isodate
+
+
+def _localtime(moment: Any, seconds: bool = False) -> str:
+    """A stored UTC moment (aware, or naive from the app DB) in the portal's time zone."""
+    from opal.localtime import format_local
+
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return str(moment)
+    return format_local(moment, portal().config.timezone, seconds=seconds)
+
+
+def _isodate(value: Any) -> str:
+    """``2026-11-23`` -> ``23.11.2026``; anything else as it is."""
+    try:
+        return date.fromisoformat(str(value)).strftime("%d.%m.%Y")
+    except ValueError:
+        return str(value)
 
 
 def _template_globals() -> dict[str, Any]:
@@ -83,5 +108,5 @@ def _template_globals() -> dict[str, Any]:
     except Exception:  # the app DB is down: render the page (an error page) without a user
         user = None
     return {"live": portal().live(), "csrf_token": csrf_token, "user": user,
-            "role_label": ROLE_LABELS.get(getattr(user, "role", None) or "", "ohne Rolle"),
+            "role_label": labels.label("role", getattr(user, "role", None) or None),
             "config": portal().config}

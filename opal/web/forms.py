@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from opal.labels import PARAM_DOMAINS, choices
 from opal.params import default_value
 
 
@@ -50,8 +51,11 @@ def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, 
         if p.type == "bool":
             options = [("ja", "ja"), ("nein", "nein")]
         elif p.type == "code":
-            labels = list(p.labels) if p.labels else list(p.choices)
-            options = list(zip(p.choices, labels, strict=False))
+            if p.name in PARAM_DOMAINS:
+                options = choices(PARAM_DOMAINS[p.name], p.choices)
+            else:
+                labels = list(p.labels) if p.labels else list(p.choices)
+                options = list(zip(p.choices, labels, strict=False))
             if p.optional:
                 options.insert(0, ("", "(alle)"))
         fields.append(Field(

@@ -107,14 +107,8 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
 
 def _params_as_run(definition: Any, result: Any) -> list[tuple[str, str]]:
     """Return (label, shown value) per parameter; code values by their German label."""
-    shown = []
-    for value in result.params if result is not None else ():
-        text = format_param(value)
-        param = next((p for p in definition.params if p.name == value.name), None)
-        if param is not None and param.type == "code" and param.labels and value.value:
-            text = dict(zip(param.choices, param.labels, strict=False)).get(value.value, text)
-        shown.append((value.label, text))
-    return shown
+    return [(value.label, format_param(value)) for value in
+            (result.params if result is not None else ())]
 
 
 def _href(code: str, args: dict[str, str], **changes: str) -> str:
