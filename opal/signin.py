@@ -125,7 +125,7 @@ def _grant(config: Config, verdict: object, name: str, linked: Callable[[Actor],
            ) -> tuple[str | None, dict[str, str], tuple[str, str] | None]:
     """The role and links the directory gives, or no role and (message, audit reason)."""
     from opal.directory import Verdict, normalise_dn
-    from opal.web.app import ROLE_LABELS
+    from opal.labels import ROLE as ROLE_LABELS
 
     assert isinstance(verdict, Verdict)
     roles = sorted({role for role, dn in config.ldap_role_groups or ()
