@@ -312,16 +312,24 @@ def attack(rels: Sequence[Relation], published: Mapping[Cell, tuple[int, int] | 
            targets: Iterable[Cell], thresholds: Mapping[Cell, int]) -> list[Cell]:
     """The suppressed cells (``targets``) an attacker can pin down or bound below their
     threshold, knowing the published intervals (None: suppressed), the relations and that every
-    value is a whole number >= 0."""
+    value is a whole number >= 0.
+
+    A target is safe when two whole solutions give it different values, one of them at least its
+    threshold: every solution found (a witness) is kept and tried on the other targets, so
+    most need no program of their own."""
     components = _components(rels, sorted(published))
+    programs: dict[Cell, _Program] = {}
     failing = []
     for target in sorted(targets):
         members = components[target]
-        local = {c: n for n, c in enumerate(members)}
-        equations = [[(local[rel.total], 1)] + [(local[p], -1) for p in rel.parts]
-                     for rel in rels if rel.total in local]
-        low, high = interval([published[c] for c in members], equations, local[target])
-        if low == high or high < thresholds[target]:
+        program = programs.get(members[0])
+        if program is None:
+            local = {c: n for n, c in enumerate(members)}
+            equations = [[(local[rel.total], 1)] + [(local[p], -1) for p in rel.parts]
+                         for rel in rels if rel.total in local]
+            program = programs[members[0]] = _Program([published[c] for c in members],
+                                                      equations, local)
+        if not program.safe(target, thresholds[target]):
             failing.append(target)
     return failing
 
@@ -347,33 +355,65 @@ def _components(rels: Sequence[Relation], cells: Sequence[Cell]) -> dict[Cell, l
     return {c: groups[find(c)] for c in cells}
 
 
-def interval(bounds: Sequence[tuple[int, int] | None],
-             equations: Sequence[Sequence[tuple[int, int]]], target: int) -> tuple[float, float]:
-    """Smallest and largest whole value of variable ``target`` with every variable within its
-    bounds (None: any whole number >= 0) and every equation (pairs of index, coefficient) = 0;
-    HiGHS's MIP solver. A largest value beyond every published one is reported as infinite."""
-    import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, milp
+class _Program:
+    """The attacker's integer program over one component of cells linked by relations."""
 
-    n = len(bounds)
-    known = [b[1] for b in bounds if b is not None]
-    cap = 2 * sum(known) + 1000  # beyond any bounded value and any threshold: "unbounded"
-    lower = np.array([0.0 if b is None else float(b[0]) for b in bounds])
-    upper = np.array([float(cap) if b is None else float(b[1]) for b in bounds])
-    matrix = np.zeros((len(equations), n))
-    for row, terms in enumerate(equations):
-        for col, coef in terms:
-            matrix[row, col] += coef
-    constraints = [LinearConstraint(matrix, 0, 0)] if len(equations) else []
-    found = []
-    for sign in (1.0, -1.0):
+    def __init__(self, bounds: Sequence[tuple[int, int] | None],
+                 equations: Sequence[Sequence[tuple[int, int]]], index: Mapping[Cell, int]
+                 ) -> None:
+        import numpy as np
+
+        self.index = index
+        n = len(bounds)
+        known = [b[1] for b in bounds if b is not None]
+        self.cap = 2 * sum(known) + 1000  # beyond any bounded value and any threshold
+        self.lower = np.array([0.0 if b is None else float(b[0]) for b in bounds])
+        self.upper = np.array([float(self.cap) if b is None else float(b[1]) for b in bounds])
+        self.matrix = np.zeros((len(equations), n))
+        for row, terms in enumerate(equations):
+            for col, coef in terms:
+                self.matrix[row, col] += coef
+        self.witnesses: list[list[int]] = []
+
+    def safe(self, cell: Cell, threshold: int) -> bool:
+        """Whether the attacker can neither pin ``cell`` down nor bound it below ``threshold``."""
+        j = self.index[cell]
+        for sign in (-1.0, 1.0):  # the largest value first: it decides most cells
+            seen = {w[j] for w in self.witnesses}
+            if len(seen) >= 2 and max(seen) >= threshold:
+                return True
+            value = self._extreme(j, sign)
+            if sign < 0 and value < threshold:
+                return False
+        seen = {w[j] for w in self.witnesses}
+        return len(seen) >= 2 and max(seen) >= threshold
+
+    def _extreme(self, j: int, sign: float) -> int:
+        """The smallest (sign 1) or largest (-1) whole value of variable ``j``; the solution
+        becomes a witness. The LP relaxation first (HiGHS): a whole-numbered vertex is the
+        integer optimum; else the MIP."""
+        import numpy as np
+        from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+        n = len(self.lower)
         cost = np.zeros(n)
-        cost[target] = sign
-        res = milp(cost, integrality=np.ones(n), bounds=Bounds(lower, upper),
-                   constraints=constraints)
-        if res.status != 0 or res.x is None:
-            raise DisclosureError(f"attacker's program not solved: {res.message}")
-        found.append(round(float(res.x[target])))
-    low, high = found
-    return float(low), (math.inf if high >= cap else float(high))
-
+        cost[j] = sign
+        eq: dict[str, Any] = ({"A_eq": self.matrix, "b_eq": np.zeros(len(self.matrix))}
+                              if len(self.matrix) else {})
+        res = linprog(cost, bounds=np.column_stack([self.lower, self.upper]), method="highs",
+                      **eq)
+        x = None
+        if res.status == 0 and res.x is not None:
+            rounded = np.round(res.x)
+            if np.all(np.abs(res.x - rounded) < 1e-7):
+                x = rounded
+        if x is None:
+            constraints = [LinearConstraint(self.matrix, 0, 0)] if len(self.matrix) else []
+            res = milp(cost, integrality=np.ones(n), bounds=Bounds(self.lower, self.upper),
+                       constraints=constraints)
+            if res.status != 0 or res.x is None:
+                raise DisclosureError(f"attacker's program not solved: {res.message}")
+            x = np.round(res.x)
+        witness = [int(v) for v in x]
+        self.witnesses.append(witness)
+        return witness[j]
