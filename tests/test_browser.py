@@ -156,7 +156,8 @@ def test_case_manager_session_in_chromium(served: Portal) -> None:
             assert Path(download.path()).read_bytes().startswith(b"%PDF")
 
             page.click("button >> text=Abmelden")
-            expect(page).to_have_url(served.url + "/login")
+            expect(page).to_have_url(served.url + "/login?abgemeldet=1")
+            expect(page.get_by_role("status")).to_contain_text("Sie haben sich abgemeldet")
             page.goto(served.url + "/reports/R02")
             expect(page).to_have_url(served.url + "/login?next=/reports/R02")
         finally:
