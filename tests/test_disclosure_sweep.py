@@ -208,7 +208,7 @@ def _marks(rows: list[list[Any]], width: int) -> list[list[int]]:
 @pytest.mark.parametrize("code", CODES)
 def test_same_marks_in_every_format(small: Generation, code: str) -> None:
     """The ``*`` cells of HTML, PDF, XLSX and CSV are the JSON nulls of suppressed cells; the
-    legend stands under HTML, PDF and XLSX whenever a ``*`` does."""
+    legend stands in HTML, PDF, XLSX and (below the data) CSV whenever a ``*`` does."""
     if small.name != "sweep-small-1":
         pytest.skip("one generation is enough for the formats")
     result = max((small.run("sqlite", code, args) for args in SWEEP[code]),
@@ -218,6 +218,7 @@ def test_same_marks_in_every_format(small: Generation, code: str) -> None:
                 for row in result.rows]
     body = {fmt: get_renderer(fmt).render(result).body
             for fmt in ("html", "pdf", "xlsx", "csv", "json")}
+    marked = any(expected)
     doc = json.loads(body["json"])
     assert doc["suppressed_cells"] == sum(map(len, expected))
     assert [[i for i, c in enumerate(result.columns) if r[c.key] is None and i in e]
@@ -225,7 +226,8 @@ def test_same_marks_in_every_format(small: Generation, code: str) -> None:
     header = [c.label for c in result.columns]
     table = csv_table(body["csv"])
     assert table[0] == header
-    assert _marks(table[1:], width) == expected
+    assert _marks(table[1:1 + len(result.rows)], width) == expected
+    assert (table[1 + len(result.rows):] == [[SUPPRESSED_LEGEND]]) is marked
     sheet = xlsx_values(body["xlsx"])
     at = next(i for i, r in enumerate(sheet) if list(r[:width]) == header)
     assert _marks(sheet[at + 1: at + 1 + len(result.rows)], width) == expected
@@ -234,7 +236,6 @@ def test_same_marks_in_every_format(small: Generation, code: str) -> None:
     data = [r for r in html.rows if len(r) == width and r != header]
     assert _marks(data, width) == expected
     text = pdf_text(body["pdf"])
-    marked = any(expected)
     assert (SUPPRESSED_LEGEND in body["html"].decode("utf-8")) is marked
     assert (SUPPRESSED_LEGEND in text.replace("\n", " ")) is marked
     assert any(SUPPRESSED_LEGEND in r for r in sheet for r in [list(map(str, r))]) is marked
