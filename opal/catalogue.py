@@ -16,8 +16,6 @@ from opal.result import COLUMN_TYPES, ColumnDef
 
 KINDS = ("list", "aggregate")
 ORIENTATIONS = ("portrait", "landscape")
-#: every format name OPAL knows (renderers may still be missing while they are written)
-KNOWN_FORMATS = ("html", "pdf", "csv", "xlsx", "json")
 _CODE = re.compile(r"^R[0-9]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REPORT_KEYS = {"code", "title", "group", "roles", "formats", "kind", "orientation", "sql",

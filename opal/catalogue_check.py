@@ -9,13 +9,14 @@ from sqlalchemy.pool import StaticPool
 
 from opal import dates
 from opal.appdb.schema import ROLES
-from opal.catalogue import _CODE, _NAME, KINDS, KNOWN_FORMATS, ORIENTATIONS, Catalogue
+from opal.catalogue import _CODE, _NAME, KINDS, ORIENTATIONS, Catalogue
 from opal.catalogue import ReportDefinition as Defn
 from opal.compute import ComputeError, parse
 from opal.disclosure import CELL_KINDS, CONTROLLED_ROLES, kind_of
 from opal.disclosure import KINDS as DISCLOSURE_KINDS
 from opal.errors import ParameterError
 from opal.params import CONTROL_ARGS, DATE_DEFAULTS, PARAM_TYPES, RESERVED, parse_params
+from opal.renderers import FORMAT_NAMES
 from opal.result import COLUMN_TYPES
 
 #: roles that may be granted a report: admin never sees case data
@@ -46,7 +47,7 @@ def check_definition(d: Defn) -> list[str]:
     if not d.formats:
         out.append("no formats")
     for fmt in d.formats:
-        if fmt not in KNOWN_FORMATS:
+        if fmt not in FORMAT_NAMES:
             out.append(f"format {fmt!r} is not registered")
     out.extend(_check_params(d))
     out.extend(_check_columns(d))

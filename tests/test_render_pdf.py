@@ -110,7 +110,7 @@ def squash(text: str) -> str:
 def test_registered_under_pdf() -> None:
     renderer = get_renderer("pdf")
     out = renderer.render(person_list(3))
-    assert renderer.mimetype == "application/pdf"
+    assert renderer.format.mimetype == "application/pdf"
     assert out.filename == "OPAL_R02_2026-11-23_20261124T061203Z.pdf"
     assert out.body.startswith(b"%PDF-")
 

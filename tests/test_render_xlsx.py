@@ -37,7 +37,7 @@ def sheet_xml(body: bytes) -> str:
 def test_registered_under_xlsx() -> None:
     renderer = get_renderer("xlsx")
     out = renderer.render(person_list(2))
-    assert renderer.mimetype == (
+    assert renderer.format.mimetype == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     assert out.filename == "OPAL_R02_2026-11-23_20261124T061203Z.xlsx"
     assert out.body.startswith(b"PK")

@@ -201,7 +201,7 @@ def test_csv_and_json_downloads_stream_with_the_same_headers(shared_web: Flask, 
         "json": 'attachment; filename="OPAL_R02_2026-11-23_20261124T061203Z.json"',
         "csv": 'attachment; filename="OPAL_R02_Kunden-ohne-Kontakt-seit-N-Tagen_Datenstand-'
                '2026-11-23_erstellt-2026-11-24_071203_MEZ.csv"'}[fmt]
-    assert streamed.headers["Content-Type"] == get_renderer(fmt).mimetype
+    assert streamed.headers["Content-Type"] == get_renderer(fmt).format.mimetype
     for name, value in SECURITY_HEADERS.items():
         assert streamed.headers.get(name) == value, name
     assert "frame-ancestors 'none'" in streamed.headers["Content-Security-Policy"]

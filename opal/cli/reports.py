@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from opal.catalogue import CatalogueError, check_catalogue, load_catalogue
+from opal.renderers import FORMAT_NAMES
 
 if TYPE_CHECKING:
     from opal.query import EngineContext
@@ -38,7 +39,7 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE",
               help="a report parameter; repeat for several")
 @click.option("--format", "fmt", default="json", show_default=True,
-              type=click.Choice(["json", "csv", "xlsx", "pdf", "html"]))
+              type=click.Choice(FORMAT_NAMES))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="write to FILE instead of stdout")
 def run_command(code: str, username: str, pairs: tuple[str, ...], fmt: str,
@@ -92,9 +93,6 @@ def _run_and_write(ctx: EngineContext, code: str, username: str, args: dict[str,
     except OpalError as exc:
         click.echo(f"opal run: {exc.message}", err=True)
         sys.exit(EXIT_BAD if exc.status < 500 else EXIT_FAILED)
-    except KeyError:
-        click.echo(f"opal run: das Format {fmt} ist noch nicht verfügbar", err=True)
-        sys.exit(EXIT_BAD)
     if output is not None:
         with output.open("wb") as file:
             file.writelines(rendered.chunks())

@@ -1,83 +1,37 @@
-"""The renderer registry: one module per format, one contract (``render(result) -> Rendered``)."""
+"""The renderer registry: the one list of formats. A new format is its module (a ``Format`` and a
+``render``) plus one entry in ``REGISTRY``; catalogue check, report page, download path and
+``opal run`` all read it from here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from opal.renderers import csv, html, json, pdf, xlsx
+from opal.renderers.base import BATCH, Format, Rendered, Renderer, utf8_stream
 
-from opal.result import Result
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A rendered report: server-made file name, MIME type and the bytes, whole or streamed.
-
-    ``content`` is the bytes, or a callable that yields them in chunks each time it is called,
-    so that a big export never exists as one object; ``chunks()`` serves both kinds.
-    """
-
-    filename: str
-    mimetype: str
-    content: bytes | Callable[[], Iterable[bytes]]
-
-    @property
-    def body(self) -> bytes:
-        """The whole file as one object, for callers that need it (tests, small formats)."""
-        return self.content if isinstance(self.content, bytes) else b"".join(self.chunks())
-
-    def chunks(self) -> Iterator[bytes]:
-        """The file in pieces, to send or write without holding it whole."""
-        if isinstance(self.content, bytes):
-            return iter((self.content,))
-        return iter(self.content())
-
-
-#: rows per chunk of a streamed format: a big export is sent in pieces, never held as one string
-BATCH = 1000
-
-
-def utf8_stream(texts: Callable[[], Iterable[str]]) -> Callable[[], Iterator[bytes]]:
-    """``Rendered.content`` for a format written as text pieces: each piece as UTF-8."""
-    def chunks() -> Iterator[bytes]:
-        for text in texts():
-            yield text.encode("utf-8")
-    return chunks
-
-
-class Renderer(Protocol):
-    fmt: str
-    mimetype: str
-
-    def render(self, result: Result) -> Rendered: ...
-
-
-RENDERERS: dict[str, Renderer] = {}
-
-
-def register(renderer: Renderer) -> Renderer:
-    """Add a renderer to the registry under its format."""
-    RENDERERS[renderer.fmt] = renderer
-    return renderer
+#: every format, in the order the report page offers the downloads
+REGISTRY: tuple[Renderer, ...] = (
+    html.HtmlRenderer(),
+    pdf.PdfRenderer(),
+    xlsx.XlsxRenderer(),
+    csv.CsvRenderer(),
+    json.JsonRenderer(),
+)
+_BY_NAME: dict[str, Renderer] = {r.format.name: r for r in REGISTRY}
+#: the format names (``formats`` in a report definition, ``opal run --format``)
+FORMAT_NAMES: tuple[str, ...] = tuple(_BY_NAME)
+#: the formats sent as files from ``/reports/Rnn.<name>``
+DOWNLOADS: tuple[Format, ...] = tuple(r.format for r in REGISTRY if r.format.download)
 
 
 def get_renderer(fmt: str) -> Renderer:
-    """Return the renderer for ``fmt``; importing the format modules registers them."""
-    _load_all()
-    return RENDERERS[fmt]
+    """Return the renderer of ``fmt``; KeyError for a format OPAL does not know."""
+    return _BY_NAME[fmt]
 
 
-def available_formats() -> tuple[str, ...]:
-    _load_all()
-    return tuple(RENDERERS)
+def get_format(fmt: str) -> Format | None:
+    """Return the declaration of ``fmt``, or None."""
+    found = _BY_NAME.get(fmt)
+    return None if found is None else found.format
 
 
-def _load_all() -> None:
-    import importlib
-
-    for name in ("json", "csv", "xlsx", "pdf", "html"):
-        try:
-            importlib.import_module(f"opal.renderers.{name}")
-        except ModuleNotFoundError as exc:  # a format module not written yet
-            if exc.name != f"opal.renderers.{name}":
-                raise
+__all__ = ["BATCH", "DOWNLOADS", "FORMAT_NAMES", "REGISTRY", "Format", "Rendered", "Renderer",
+           "get_format", "get_renderer", "utf8_stream"]

@@ -12,7 +12,7 @@ from functools import partial
 
 from opal.labels import labeller, shown_row
 from opal.localtime import abbreviation, to_local
-from opal.renderers import BATCH, Rendered, register, utf8_stream
+from opal.renderers.base import BATCH, Format, Rendered, utf8_stream
 from opal.renderers.cells import SUPPRESSED_LEGEND, format_cell, safe_text
 from opal.result import SUPPRESSED, Result
 
@@ -66,15 +66,14 @@ def _drain(out: io.StringIO) -> str:
     return text
 
 
+FORMAT = Format("csv", "CSV", "text/csv; charset=utf-8", download=True, streams=True)
+
+
 class CsvRenderer:
-    fmt = "csv"
-    mimetype = "text/csv; charset=utf-8"
+    format = FORMAT
     batch = BATCH  # rows per chunk (tests make it small)
 
     def render(self, result: Result) -> Rendered:
         """Render ``result`` as CSV for German Excel (BOM, semicolon), streamed in chunks."""
         chunks = utf8_stream(partial(csv_chunks, result, self.batch))
-        return Rendered(csv_filename(result), self.mimetype, chunks)
-
-
-register(CsvRenderer())
+        return FORMAT.rendered(result, chunks, filename=csv_filename(result))

@@ -12,10 +12,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from opal.labels import labeller, shown_row
-from opal.renderers import Rendered, cells, register
+from opal.renderers import cells
+from opal.renderers.base import Format, Rendered
 from opal.result import SUPPRESSED, ColumnDef, Result
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+#: the report page itself; ``opal run --format html`` writes a standalone document
+FORMAT = Format("html", "HTML", "text/html; charset=utf-8", download=False, streams=False)
 PER_PAGE = 50
 #: the first-column label of a report's total row
 TOTAL_LABEL = "Gesamt"
@@ -107,8 +110,7 @@ def environment() -> Environment:
 class HtmlRenderer:
     """A standalone HTML document of the whole list (all rows, no paging)."""
 
-    fmt = "html"
-    mimetype = "text/html; charset=utf-8"
+    format = FORMAT
 
     def render(self, result: Result) -> Rendered:
         table = build_table(result)
@@ -116,7 +118,4 @@ class HtmlRenderer:
             result=result, table=table, generated=result.made,
             as_of=cells.format_date(result.as_of),
             params=[(p.label, cells.format_param(p)) for p in result.params])
-        return Rendered(result.file_stem() + ".html", self.mimetype, body.encode("utf-8"))
-
-
-register(HtmlRenderer())
+        return FORMAT.rendered(result, body.encode("utf-8"))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from opal.renderers import BATCH, Rendered, register, utf8_stream
+from opal.renderers.base import BATCH, Format, Rendered, utf8_stream
 from opal.result import SUPPRESSED, Result
 
 
@@ -59,15 +59,14 @@ def _rows_text(result: Result, rows: list[dict[str, Any]], token: str) -> str:
     return re.sub(f'"@{token}:([0-9]+)@"', lambda m: numbers[int(m[1])], text)
 
 
+FORMAT = Format("json", "JSON", "application/json", download=True, streams=True)
+
+
 class JsonRenderer:
-    fmt = "json"
-    mimetype = "application/json"
+    format = FORMAT
     batch = BATCH  # rows per chunk (tests make it small)
 
     def render(self, result: Result) -> Rendered:
         """Render ``result`` as UTF-8 JSON with a final newline, streamed in chunks."""
         chunks = utf8_stream(partial(json_chunks, result, self.batch))
-        return Rendered(result.file_stem() + ".json", self.mimetype, chunks)
-
-
-register(JsonRenderer())
+        return FORMAT.rendered(result, chunks)

@@ -19,7 +19,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from opal.labels import labeller, shown_row
-from opal.renderers import Rendered, register
+from opal.renderers.base import Format, Rendered
 from opal.renderers.cells import SUPPRESSED_LEGEND, format_date, format_param, format_value
 from opal.renderers.pdfpage import (
     FONT,
@@ -35,6 +35,7 @@ from opal.renderers.pdfpage import (
 )
 from opal.result import SUPPRESSED, ColumnDef, Result
 
+FORMAT = Format("pdf", "PDF", "application/pdf", download=True, streams=False)
 SIZE = 8  # body font size (pt)
 LEADING = 10
 PAD_X = 4
@@ -313,13 +314,9 @@ class ResultPdf(ReportPage):
 class PdfRenderer:
     """Render a Result as an A4 PDF (landscape for wide tables)."""
 
-    fmt = "pdf"
-    mimetype = "application/pdf"
+    format = FORMAT
 
     def render(self, result: Result) -> Rendered:
         """Return the PDF under the server-made file name."""
         body = ResultPdf(result).build()
-        return Rendered(result.file_stem() + ".pdf", self.mimetype, body)
-
-
-register(PdfRenderer())
+        return FORMAT.rendered(result, body)

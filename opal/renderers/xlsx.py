@@ -22,7 +22,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from opal.labels import labeller, shown_row
 from opal.localtime import DEFAULT_ZONE, to_local
-from opal.renderers import Rendered, register
+from opal.renderers.base import Format, Rendered
 from opal.renderers.cells import (
     SUPPRESSED_LEGEND,
     SUPPRESSED_MARK,
@@ -32,7 +32,9 @@ from opal.renderers.cells import (
 )
 from opal.result import SUPPRESSED, ColumnDef, Result
 
-MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMAT = Format("xlsx", "Excel (XLSX)",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                download=True, streams=False)
 DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 #: column widths in characters: fitted to content within these bounds
@@ -135,8 +137,7 @@ class _ColumnWriter:
 class XlsxRenderer:
     """Render a Result as an XLSX workbook with one sheet named after the report code."""
 
-    fmt = "xlsx"
-    mimetype = MIMETYPE
+    format = FORMAT
 
     def render(self, result: Result) -> Rendered:
         """Return the workbook bytes under the server-made file name."""
@@ -168,7 +169,7 @@ class XlsxRenderer:
                                                  strict=True)])
         buf = io.BytesIO()
         wb.save(buf)
-        return Rendered(result.file_stem() + ".xlsx", self.mimetype, buf.getvalue())
+        return FORMAT.rendered(result, buf.getvalue())
 
     @staticmethod
     def _header_cell(sheet: _Sheet, col: ColumnDef) -> Cell:
@@ -206,5 +207,3 @@ class XlsxRenderer:
             width = min(MAX_WIDTH, max(MIN_WIDTH, widest + 1))
             ws.column_dimensions[get_column_letter(i + 1)].width = width
 
-
-register(XlsxRenderer())

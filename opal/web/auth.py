@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, select, update
 
 from opal.appdb.schema import user_sessions, users
 from opal.params import clean_for_log
+from opal.renderers import DOWNLOADS
 from opal.signin import sign_in
 from opal.web.portal import portal
 from opal.web.security import (
@@ -31,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 LOGIN_FAILED = "Anmeldung fehlgeschlagen. Bitte prüfen Sie Benutzername und Passwort."
 THROTTLED = ("Anmeldung fehlgeschlagen. Zu viele Versuche: bitte warten Sie 15 Minuten, "
              "bevor Sie es erneut versuchen.")
-DOWNLOAD_SUFFIXES = (".pdf", ".csv", ".xlsx", ".json")
+DOWNLOAD_SUFFIXES = tuple(f".{f.name}" for f in DOWNLOADS)
 
 #: how stale ``last_seen_at`` may get before a request writes it again (idle timeout)
 TOUCH_EVERY = timedelta(minutes=1)

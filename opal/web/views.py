@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_login import current_user, login_required
 
 from opal.errors import ParameterError, RateLimited, ReportNotFound
-from opal.renderers import Rendered, available_formats, get_renderer
+from opal.renderers import DOWNLOADS, Rendered, get_format, get_renderer
 from opal.renderers.cells import format_param
 from opal.renderers.html import PER_PAGE, build_table
 from opal.web.auth import client_address
@@ -20,8 +20,6 @@ from opal.web.portal import portal, round_hours
 from opal.web.security import download_allowed
 
 bp = Blueprint("views", __name__)
-DOWNLOADS = ("pdf", "xlsx", "csv", "json")
-FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "csv": "CSV", "json": "JSON"}
 TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
             "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.")
 
@@ -95,8 +93,8 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
                             sort_href=lambda key, desc: _href(definition.code, args, sort=key,
                                                               desc="1" if desc else "0"))
         plain = {k: v for k, v in args.items() if k != "page"}
-        downloads = [(FORMAT_LABELS[f], f"/reports/{definition.code}.{f}?{urlencode(plain)}")
-                     for f in DOWNLOADS if f in definition.formats]
+        downloads = [(f.label, f"/reports/{definition.code}.{f.name}?{urlencode(plain)}")
+                     for f in DOWNLOADS if f.name in definition.formats]
     html = render_template(
         "report.html", definition=definition, fields=fields, errors=errors,
         other_errors=other_errors(definition, errors), result=result, table=table,
@@ -124,7 +122,8 @@ def download(code: str, fmt: str) -> Any:
     if not current_user.is_authenticated:
         abort(401)
     p = portal()
-    if fmt not in DOWNLOADS or fmt not in available_formats():
+    found = get_format(fmt)
+    if found is None or not found.download:
         abort(404)
     if p.definition(code) is None:
         raise ReportNotFound()
