@@ -147,7 +147,7 @@ def _pairs(raw: str) -> list[tuple[str, str]]:
 
 def _role_groups(raw: str) -> tuple[tuple[str, str], ...]:
     """``role=group DN;role=group DN``: the directory groups that give each OPAL role."""
-    from opal.appdb.schema import ROLES
+    from opal.roles import ROLES
 
     pairs = _pairs(raw)
     for role, dn in pairs:
@@ -159,9 +159,9 @@ def _role_groups(raw: str) -> tuple[tuple[str, str], ...]:
 
 def _link_attrs(raw: str) -> tuple[tuple[str, str], ...]:
     """``staff_id=attribute;team_id=attribute``: where the directory keeps each link."""
-    from opal.appdb.schema import ROLE_LINKS
+    from opal.roles import link_columns
 
-    kinds = sorted({k for k in ROLE_LINKS.values() if k})
+    kinds = sorted(link_columns())
     pairs = _pairs(raw)
     for kind, attribute in pairs:
         if kind not in kinds:

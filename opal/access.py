@@ -1,15 +1,15 @@
-"""Who may run what, and the row scope the server injects: deny by default, pure functions."""
+"""Who may run what, and the row scope the server injects: deny by default, read from the role
+table (``opal.roles``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from opal.casedb.schema import CASE_MANAGER_FUNCTIONS, viewer_for_staff, viewer_for_team
 from opal.catalogue import ReportDefinition
 from opal.errors import AccessDenied
+from opal.roles import Role, Scope, link_of, role_of
 
 
 @dataclass(frozen=True)
@@ -20,62 +20,53 @@ class Actor:
     role: str | None
     staff_id: str | None = None
     team_id: str | None = None
+    office_id: str | None = None
+
+    def link_id(self, role: Role) -> str | None:
+        """The id the actor's role is linked by ("" for a role linked to nothing)."""
+        link = link_of(role)
+        if link is None:
+            return ""
+        found = getattr(self, link.attr, None)
+        return found if isinstance(found, str) and found else None
 
 
 @dataclass(frozen=True)
 class Linkage:
-    """What the live generation says about the actor's staff or team."""
+    """What the live generation says about the actor's staff, team or office."""
 
-    live: bool  # the linked staff (a case manager) or team exists
+    live: bool  # the linked unit exists (always for a role linked to nothing)
     unit: str = ""  # the unit line: case load, team or county
 
 
 def can_run(actor: Actor, report: ReportDefinition) -> bool:
-    """True only when the actor's role is listed for the report; admin and no role never."""
-    role = actor.role
-    if role is None or role == "admin" or role not in report.roles:
+    """True only when the role is listed for the report, may run its kind and is linked."""
+    role = role_of(actor.role)
+    if role is None or role.scope is None or role.name not in report.roles:
         return False
-    if role == "case_manager":
-        return bool(actor.staff_id)
-    if role == "team_lead":
-        return bool(actor.team_id)
-    if role == "controlling":
-        return report.kind == "aggregate"  # never a name or customer number
-    return False
+    return report.kind in role.kinds and actor.link_id(role) is not None
 
 
-def scope_for(actor: Actor, live: bool) -> dict[str, Any]:
+def scope_for(actor: Actor, live: bool) -> Scope:
     """The reserved parameters (except ``_as_of``) for ``actor``; AccessDenied when unlinked."""
-    if actor.role == "case_manager" and actor.staff_id and live:
-        return {"_viewer": viewer_for_staff(actor.staff_id), "_staff_id": actor.staff_id,
-                "_team_id": "", "_county": 0}
-    if actor.role == "team_lead" and actor.team_id and live:
-        return {"_viewer": viewer_for_team(actor.team_id), "_staff_id": "",
-                "_team_id": actor.team_id, "_county": 0}
-    if actor.role == "controlling":
-        return {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}
-    raise AccessDenied(
-        "Ihr Benutzerkonto ist keiner Fallmanagerin, keinem Fallmanager oder keinem Team der "
-        "aktuellen Daten zugeordnet. Bitte wenden Sie sich an die Administration."
-    )
+    role = role_of(actor.role)
+    link_id = actor.link_id(role) if role is not None else None
+    # a linked role needs its staff/team/office in the live data; one linked to nothing not
+    if role is None or role.scope is None or link_id is None or (link_id and not live):
+        raise AccessDenied(
+            "Ihr Benutzerkonto ist keiner Fallmanagerin, keinem Fallmanager oder keinem Team "
+            "der aktuellen Daten zugeordnet. Bitte wenden Sie sich an die Administration."
+        )
+    return role.scope(link_id)
 
 
 def linkage(conn: Connection, actor: Actor) -> Linkage:
-    """Look the actor's staff or team up in the live generation on ``conn``."""
-    if actor.role == "case_manager" and actor.staff_id:
-        row = conn.execute(
-            text("SELECT s.display_name, s.function, t.name FROM staff s "
-                 "LEFT JOIN team t ON t.team_id = s.team_id WHERE s.staff_id = :s"),
-            {"s": actor.staff_id}).first()
-        if row is None or row[1] not in CASE_MANAGER_FUNCTIONS:
-            return Linkage(False)
-        return Linkage(True, f"Fallbestand {row[0]} ({actor.staff_id})")
-    if actor.role == "team_lead" and actor.team_id:
-        row = conn.execute(text("SELECT name FROM team WHERE team_id = :t"),
-                           {"t": actor.team_id}).first()
-        if row is None:
-            return Linkage(False)
-        return Linkage(True, f"Team {row[0]} ({actor.team_id})")
-    if actor.role == "controlling":
-        return Linkage(True, "Gesamter Kreis")
-    return Linkage(False)
+    """Look the actor's staff, team or office up in the live generation on ``conn``."""
+    role = role_of(actor.role)
+    if role is None or role.scope is None:
+        return Linkage(False)
+    link, link_id = link_of(role), actor.link_id(role)
+    if link is None:
+        return Linkage(True, role.unit)
+    unit = link.unit(conn, link_id) if link_id else None
+    return Linkage(False) if unit is None else Linkage(True, unit)

@@ -8,7 +8,6 @@ from sqlalchemy import Connection, create_engine, insert, text
 from sqlalchemy.pool import StaticPool
 
 from opal import dates
-from opal.appdb.schema import ROLES
 from opal.catalogue import _CODE, _NAME, KINDS, ORIENTATIONS, Catalogue
 from opal.catalogue import ReportDefinition as Defn
 from opal.compute import ComputeError, parse
@@ -18,9 +17,8 @@ from opal.errors import ParameterError
 from opal.params import CONTROL_ARGS, DATE_DEFAULTS, PARAM_TYPES, RESERVED, parse_params
 from opal.renderers import FORMAT_NAMES
 from opal.result import COLUMN_TYPES
+from opal.roles import REPORT_KINDS, REPORT_ROLES, ROLES
 
-#: roles that may be granted a report: admin never sees case data
-REPORT_ROLES = tuple(r for r in ROLES if r != "admin")
 #: the data date of the empty generation every report is dry-run against
 CHECK_AS_OF = date(2026, 11, 23)
 LIST_LEAD = ("customer_no", "name", "case_manager")
@@ -42,8 +40,9 @@ def check_definition(d: Defn) -> list[str]:
     for role in d.roles:
         if role not in REPORT_ROLES:
             out.append(f"role {role!r} does not exist or may not see case data")
-    if d.kind == "list" and "controlling" in d.roles:
-        out.append("controlling may not run a person list")
+    for role in d.roles:
+        if role in REPORT_ROLES and d.kind in REPORT_KINDS and d.kind not in ROLES[role].kinds:
+            out.append(f"{role} may not run {REPORT_KINDS[d.kind]}")
     if not d.formats:
         out.append("no formats")
     for fmt in d.formats:
@@ -135,9 +134,10 @@ def _check_columns(d: Defn) -> list[str]:
             out.append(f"{where}: a count column must be int")
         if c.total and not c.numeric:
             out.append(f"{where}: total only for numeric columns")
-        if c.total and "controlling" in d.roles:
-            # a sum over cells that may be suppressed would reveal them by subtraction
-            out.append(f"{where}: no total in a report controlling may run")
+        for role in d.roles:
+            if c.total and role in ROLES and ROLES[role].disclosure_control:
+                # a sum over cells that may be suppressed would reveal them by subtraction
+                out.append(f"{where}: no total in a report {role} may run")
         if c.compute is not None:
             if c.type not in ("int", "decimal"):
                 out.append(f"{where}: a computed column must be int or decimal")

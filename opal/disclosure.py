@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from opal.compute import parse
 from opal.result import SUPPRESSED, ColumnDef
+from opal.roles import ROLES, role_of
 
 if TYPE_CHECKING:
     from opal.catalogue import ReportDefinition
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 KINDS = ("count", "money", "mean", "derived", "none")
 #: kinds whose cells relations add up and the attacker solves for
 CELL_KINDS = ("count", "money", "mean")
-#: roles whose every output is under disclosure control
-CONTROLLED_ROLES = ("controlling", "office_lead")
+#: roles whose every output is under disclosure control (the role table says which)
+CONTROLLED_ROLES = tuple(r.name for r in ROLES.values() if r.disclosure_control)
 #: first-column label of the total row
 GESAMT = "Gesamt"
 #: counts of 1 or 2 are suppressed; an attacker's upper bound must reach this
@@ -77,7 +78,8 @@ class Relation:
 
 def under_control(role: str | None) -> bool:
     """Whether every output of ``role`` passes disclosure control."""
-    return role in CONTROLLED_ROLES
+    found = role_of(role)
+    return found is not None and found.disclosure_control
 
 
 def kind_of(col: ColumnDef) -> str | None:

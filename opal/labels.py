@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opal.result import SUPPRESSED, ParamValue, Result
+from opal.roles import ROLES
 
 PLAN_STATUS = {"FEHLT": "fehlt", "UEBERFAELLIG": "überfällig", "FAELLIG": "fällig"}
 PLAN_TYPE = {"EGV": "Eingliederungsvereinbarung", "KOOPERATIONSPLAN": "Kooperationsplan"}
@@ -63,9 +64,8 @@ GROUP_BY = {"office": "Dienststelle", "sex": "Geschlecht", "fluchtkontext": "Flu
             "alleinerziehend": "alleinerziehend"}
 
 #: the portal's own codes on the pages (roles, audit log, refresh runs)
-ROLE = {"case_manager": "Fallmanagement", "team_lead": "Teamleitung",
-        "office_lead": "Leitung Jobcenter", "controlling": "Controlling",
-        "admin": "Administration"}
+#: the role labels are the role table's (opal.roles): one place names a role
+ROLE = {r.name: r.label for r in ROLES.values()}
 AUDIT_ACTION = {"run": "Bericht", "login": "Anmeldung", "logout": "Abmeldung",
                 "admin": "Verwaltung", "purge": "Löschung"}
 AUDIT_OUTCOME = {"ok": "erfolgreich", "denied": "abgelehnt", "invalid": "ungültig",

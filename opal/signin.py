@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 
 from config import Config
 from opal.access import Actor
-from opal.appdb.schema import ROLE_LINKS, ROLES
 from opal.clock import Clock, system_clock
+from opal.labels import label as label_of
+from opal.roles import ROLES, link_of, role_of
 from opal.users import (
     _LINK_ID,
     User,
@@ -42,7 +43,6 @@ LOCAL_OFF = ("Die Anmeldung mit einem lokalen Konto ist abgeschaltet. Bitte meld
 UNAVAILABLE = ("Der Verzeichnisdienst ist zurzeit nicht erreichbar. Bitte versuchen Sie es in "
                "einigen Minuten erneut.")
 #: German names of the link kinds in messages (a new kind without a label shows its key)
-LINK_LABELS = {"staff_id": "Personalnummer", "team_id": "Teamnummer"}
 
 
 @dataclass(frozen=True)
@@ -125,22 +125,22 @@ def _grant(config: Config, verdict: object, name: str, linked: Callable[[Actor],
            ) -> tuple[str | None, dict[str, str], tuple[str, str] | None]:
     """The role and links the directory gives, or no role and (message, audit reason)."""
     from opal.directory import Verdict, normalise_dn
-    from opal.labels import ROLE as ROLE_LABELS
 
     assert isinstance(verdict, Verdict)
     roles = sorted({role for role, dn in config.ldap_role_groups or ()
-                    if normalise_dn(dn) in verdict.groups}, key=ROLES.index)
+                    if normalise_dn(dn) in verdict.groups}, key=list(ROLES).index)
     if not roles:
         return None, {}, (NO_ROLE, "keine OPAL-Gruppe im Verzeichnis")
     if len(roles) > 1:
-        labels = ", ".join(ROLE_LABELS.get(r, r) for r in roles)
+        labels = ", ".join(label_of("role", r) for r in roles)
         return None, {}, (TWO_ROLES.format(roles=labels),
                           f"mehrere Rollen im Verzeichnis: {', '.join(roles)}")
     role = roles[0]
-    kind = ROLE_LINKS.get(role)
-    if kind is None:
+    found = role_of(role)
+    link = link_of(found) if found is not None else None
+    if link is None:
         return role, {}, None
-    label = LINK_LABELS.get(kind, kind)
+    kind, label = link.attr, link.label
     attribute = dict(config.ldap_link_attrs).get(kind)
     values = verdict.attributes.get(attribute, []) if attribute else []
     if len(values) != 1 or not _LINK_ID.fullmatch(values[0]):

@@ -13,8 +13,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, delete, insert, select, update
 
 from opal.access import Actor
-from opal.appdb.schema import ROLE_LINKS, ROLES, user_sessions, users
+from opal.appdb.schema import user_sessions, users
 from opal.clock import Clock, system_clock
+from opal.roles import check_links, link_columns, role_of
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 #: a directory login name: what the county's directory allows, printable, at most 64 characters
@@ -61,16 +62,9 @@ def hash_password(password: str) -> str:
 def _check(username: str, role: str | None, staff_id: str | None, team_id: str | None) -> None:
     if not _USERNAME.fullmatch(username):
         raise UserError("Benutzername: 1–64 Zeichen aus A–Z, a–z, 0–9, . _ @ -")
-    if role is not None and role not in ROLES:
-        raise UserError(f"Rolle {role!r} gibt es nicht: {', '.join(ROLES)}")
-    if role == "case_manager" and not staff_id:
-        raise UserError("case_manager braucht --staff-id")
-    if role == "team_lead" and not team_id:
-        raise UserError("team_lead braucht --team-id")
-    if staff_id and role != "case_manager":
-        raise UserError("--staff-id gilt nur für case_manager")
-    if team_id and role != "team_lead":
-        raise UserError("--team-id gilt nur für team_lead")
+    fault = check_links(role, {"staff_id": staff_id, "team_id": team_id})
+    if fault is not None:
+        raise UserError(fault)
     for value in (staff_id, team_id):
         if value and not _LINK_ID.fullmatch(value):
             raise UserError(f"ungültige Kennung {value[:64]!r}")
@@ -135,9 +129,9 @@ def sync_directory_user(engine: Engine, username: str, role: str | None,
     """
     if not valid_directory_name(username):
         raise UserError("ungültiger Verzeichnisname")
-    if role is not None and role not in ROLES:
+    if role is not None and role_of(role) is None:
         raise UserError(f"Rolle {role!r} gibt es nicht")
-    kinds = {kind for kind in ROLE_LINKS.values() if kind}
+    kinds = set(link_columns())
     stored = {kind: links.get(kind) or None for kind in sorted(kinds)}
     for kind, value in stored.items():
         if value is not None and not _LINK_ID.fullmatch(value):

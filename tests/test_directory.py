@@ -525,13 +525,13 @@ def test_plain_ldap_is_allowed_on_loopback_only_and_the_defaults() -> None:
 def test_a_new_role_with_its_own_link_needs_no_code_change(monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
     """office_lead (issue 21) linked to an office_id: configuration and the role table only."""
-    from opal.appdb import schema
     from opal.directory import Verdict, normalise_dn
+    from opal.roles import ROLES, Role
     from opal.signin import _grant
 
-    monkeypatch.setattr(schema, "ROLES", (*schema.ROLES, "office_lead"))
-    monkeypatch.setitem(schema.ROLE_LINKS, "office_lead", "office_id")
-    monkeypatch.setattr("opal.signin.ROLES", schema.ROLES)
+    monkeypatch.setitem(ROLES, "office_lead",  # type: ignore[attr-defined]
+                        Role("office_lead", "Standortleitung", "office",
+                             frozenset({"aggregate"}), True, None))
     cfg = Config.from_env({**BASE_ENV, "OPAL_LDAP_ROLE_GROUPS": "office_lead=cn=Leitung,dc=kreis",
                            "OPAL_LDAP_LINK_ATTRS": "office_id=physicalDeliveryOfficeName"},
                           secret_key="x")

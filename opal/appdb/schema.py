@@ -19,10 +19,6 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-ROLES = ("case_manager", "team_lead", "controlling", "admin")
-#: the live-data link each role needs (the users column of that name); None: no link
-ROLE_LINKS: dict[str, str | None] = {"case_manager": "staff_id", "team_lead": "team_id",
-                                     "controlling": None, "admin": None}
 #: where an account's password is checked: the local hash, or the county's directory
 SOURCES = ("local", "directory")
 
@@ -31,7 +27,7 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(255)),  #: argon2id; null: cannot log in
-    Column("role", String(20)),  #: one of ROLES; null: no role, sees nothing
+    Column("role", String(20)),  #: a name in opal.roles.ROLES; null: no role, sees nothing
     Column("staff_id", String(64)),  #: case_manager: the linked staff id
     Column("team_id", String(64)),  #: team_lead: the linked team id
     Column("active", Boolean, nullable=False, default=True),

@@ -7,8 +7,8 @@ import sys
 import click
 from sqlalchemy import Engine
 
-from opal.appdb.schema import ROLES
 from opal.cli import cli_clock, load_config
+from opal.roles import ROLE_NAMES
 
 
 @click.group("users")
@@ -18,7 +18,7 @@ def users_group() -> None:
 
 @users_group.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(list(ROLES)))
+@click.option("--role", required=True, type=click.Choice(ROLE_NAMES))
 @click.option("--staff-id", default=None, help="case_manager: the linked staff id")
 @click.option("--team-id", default=None, help="team_lead: the linked team id")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")

@@ -16,9 +16,10 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from opal.appdb.schema import ROLES, audit_log, refresh_runs, users
+from opal.appdb.schema import audit_log, refresh_runs, users
 from opal.audit import OUTCOMES, record
 from opal.renderers.cells import safe_text
+from opal.roles import ROLE_NAMES
 from opal.web.auth import admin_required, client_address
 from opal.web.errors import error_response
 from opal.web.portal import portal
@@ -29,7 +30,7 @@ AUDIT_PAGE = 100
 MAX_PAGE = 100_000
 AUDIT_FILTERS = ("username", "role", "action", "outcome", "report", "from", "to")
 AUDIT_CHOICES = {"action": ("run", "login", "logout", "admin", "purge"),
-                 "outcome": OUTCOMES, "role": ROLES}
+                 "outcome": OUTCOMES, "role": ROLE_NAMES}
 _REPORT = re.compile(r"^[A-Za-z0-9_]{1,10}$")
 CSV_HEADER = ("Nr.", "Zeit (UTC)", "Benutzer", "Rolle", "Aktion", "Bericht", "Format",
               "Parameter", "Zeilen", "Ergebnis", "Datenstand", "Hinweis", "Client")
@@ -126,7 +127,7 @@ def users_page() -> Any:
         rows = conn.execute(select(users.c.username, users.c.role, users.c.staff_id,
                                    users.c.team_id, users.c.active, users.c.updated_at)
                             .order_by(users.c.username)).mappings().all()
-    return render_template("admin/users.html", users=rows, roles=ROLES)
+    return render_template("admin/users.html", users=rows, roles=ROLE_NAMES)
 
 
 @bp.get("/audit")

@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from opal.appdb.schema import user_sessions, users
 from opal.params import clean_for_log
 from opal.renderers import DOWNLOADS
+from opal.roles import role_of
 from opal.signin import sign_in
 from opal.web.portal import portal
 from opal.web.security import (
@@ -125,7 +126,8 @@ def admin_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
             return _unauthorized()
-        if current_user.role != "admin":
+        role = role_of(current_user.role)
+        if role is None or not role.admin:
             audit_event(current_user.username, current_user.role, "admin", "denied",
                         "keine Administrationsrolle")
             abort(403)

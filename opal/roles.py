@@ -1,0 +1,139 @@
+"""The roles as one declarative table: access, the catalogue check, user management and the UI
+read it, so that a new role is one entry here plus its own code (a scope builder, a link kind).
+
+A role names what it is linked to in the live data (``Link``: a staff member, a team, an office,
+or nothing), which report kinds it may run, whether its results pass disclosure control, and
+the reserved parameters (``:_viewer`` ...) its scope binds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Connection, text
+
+from opal.casedb.schema import CASE_MANAGER_FUNCTIONS, viewer_for_staff, viewer_for_team
+
+LinkKind = Literal["staff", "team", "office", "none"]
+#: the reserved parameters a scope binds (``:_as_of`` comes from the generation)
+Scope = dict[str, str | int]
+#: the report kinds of a definition, and how a catalogue message names them
+REPORT_KINDS: Mapping[str, str] = {"list": "a person list", "aggregate": "an aggregate"}
+
+
+def _staff_unit(conn: Connection, staff_id: str) -> str | None:
+    row = conn.execute(
+        text("SELECT s.display_name, s.function FROM staff s WHERE s.staff_id = :s"),
+        {"s": staff_id}).first()
+    if row is None or row[1] not in CASE_MANAGER_FUNCTIONS:
+        return None
+    return f"Fallbestand {row[0]} ({staff_id})"
+
+
+def _team_unit(conn: Connection, team_id: str) -> str | None:
+    row = conn.execute(text("SELECT name FROM team WHERE team_id = :t"), {"t": team_id}).first()
+    return None if row is None else f"Team {row[0]} ({team_id})"
+
+
+def _office_unit(conn: Connection, office_id: str) -> str | None:
+    row = conn.execute(text("SELECT name FROM office WHERE office_id = :o"),
+                       {"o": office_id}).first()
+    return None if row is None else f"Standort {row[0]} ({office_id})"
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a role is tied to: the Actor/users attribute holding the id, the ``opal users add``
+    option that sets it, and the unit line when the id exists in the live generation."""
+
+    kind: LinkKind
+    attr: str  # Actor and users-table attribute ("staff_id"), directory link attribute key
+    option: str  # "--staff-id"
+    label: str  # what the id is called in German messages
+    unit: Callable[[Connection, str], str | None]
+
+
+LINKS: Mapping[LinkKind, Link] = {
+    "staff": Link("staff", "staff_id", "--staff-id", "Personalnummer", _staff_unit),
+    "team": Link("team", "team_id", "--team-id", "Teamnummer", _team_unit),
+    "office": Link("office", "office_id", "--office-id", "Standortnummer", _office_unit),
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role: its German label, link, report kinds, disclosure control and scope."""
+
+    name: str
+    label: str
+    link: LinkKind
+    kinds: frozenset[str]  # report kinds it may run; empty: never any case data
+    disclosure_control: bool  # its results are suppressed (small counts, what derives from them)
+    scope: Callable[[str], Scope] | None  # link id ("" for link "none") -> reserved parameters
+    unit: str = ""  # the unit line of a role without a link
+    admin: bool = False  # may open the admin pages
+
+    @property
+    def sees_case_data(self) -> bool:
+        return bool(self.kinds) and self.scope is not None
+
+
+def _case_load(staff_id: str) -> Scope:
+    return {"_viewer": viewer_for_staff(staff_id), "_staff_id": staff_id, "_team_id": "",
+            "_county": 0}
+
+
+def _team(team_id: str) -> Scope:
+    return {"_viewer": viewer_for_team(team_id), "_staff_id": "", "_team_id": team_id,
+            "_county": 0}
+
+
+def _county(_none: str) -> Scope:
+    return {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}
+
+
+_BOTH = frozenset({"list", "aggregate"})
+
+#: every role, in the order user management and the admin pages list them
+ROLES: Mapping[str, Role] = {r.name: r for r in (
+    Role("case_manager", "Fallmanagement", "staff", _BOTH, False, _case_load),
+    Role("team_lead", "Teamleitung", "team", _BOTH, False, _team),
+    Role("controlling", "Controlling", "none", frozenset({"aggregate"}), True, _county,
+         unit="Gesamter Kreis"),
+    Role("admin", "Administration", "none", frozenset(), False, None, admin=True),
+)}
+ROLE_NAMES: tuple[str, ...] = tuple(ROLES)
+#: roles a report definition may list: those that see case data
+REPORT_ROLES: tuple[str, ...] = tuple(r.name for r in ROLES.values() if r.sees_case_data)
+def role_of(name: str | None) -> Role | None:
+    """The role called ``name``; None for no role or a name not in the table (deny)."""
+    return ROLES.get(name) if isinstance(name, str) else None
+
+
+def link_of(role: Role) -> Link | None:
+    """The role's link declaration; None for a role tied to nothing."""
+    return None if role.link == "none" else LINKS[role.link]
+
+
+def link_columns() -> tuple[str, ...]:
+    """The users-table columns the roles in the table are linked by ("staff_id", ...)."""
+    found = (link_of(r) for r in ROLES.values())
+    return tuple(dict.fromkeys(link.attr for link in found if link is not None))
+
+
+def check_links(role_name: str | None, ids: Mapping[str, str | None]) -> str | None:
+    """The first fault of a user's link ids (``{"staff_id": ..., ...}``) for ``role_name``, in
+    German for ``opal users add``; None when they fit."""
+    role = role_of(role_name)
+    if role_name is not None and role is None:
+        return f"Rolle {role_name!r} gibt es nicht: {', '.join(ROLE_NAMES)}"
+    own = link_of(role) if role is not None else None
+    if role is not None and own is not None and not ids.get(own.attr):
+        return f"{role.name} braucht {own.option}"
+    for link in LINKS.values():
+        if ids.get(link.attr) and link is not own:
+            users = [r.name for r in ROLES.values() if r.link == link.kind]
+            return f"{link.option} gilt nur für {' oder '.join(users) or 'keine Rolle'}"
+    return None
