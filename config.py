@@ -77,6 +77,27 @@ def _timezone(raw: str) -> str:
     return raw
 
 
+def _base_url(raw: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected http(s)://HOST[:PORT][/PATH]")
+    return raw.strip()
+
+
+def _smtp_url(raw: str) -> str:
+    from urllib.parse import urlsplit
+
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://HOST[:PORT] or smtps://HOST[:PORT]")
+    parts.port  # noqa: B018 -- a malformed port raises ValueError here
+    return raw
+
+
 def _text(raw: str) -> str:
     if not raw:
         raise ValueError("must not be empty")
@@ -266,6 +287,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ldap_local_login", _choice("all", "admin-only"), "all",
             "local accounts: all, or admin-only (break-glass admin; other roles only via the "
             "directory)"),
+    Setting("base_url", _base_url, "http://127.0.0.1:5000",
+            "the portal's address as users reach it (links in notification mails)"),
+    Setting("smtp_url", _smtp_url, "",
+            "smtp://HOST:PORT or smtps://HOST:PORT for delivery notices; empty: no mail"),
+    Setting("mail_from", _text, "opal@localhost", "sender address of delivery notices"),
+    Setting("inbox_retention_days", _positive_int, "90",
+            "days a delivered file stays in the inbox before `opal purge` removes it"),
 )
 
 
@@ -309,6 +337,10 @@ class Config:
     ldap_disabled_filter: str = "(pwdAccountLockedTime=*)"
     ldap_timeout: float = 5.0
     ldap_local_login: str = "all"
+    base_url: str = "http://127.0.0.1:5000"
+    smtp_url: str = ""
+    mail_from: str = "opal@localhost"
+    inbox_retention_days: int = 90
 
     @property
     def data_path(self) -> Path:

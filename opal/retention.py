@@ -7,6 +7,10 @@ throttle rows (``login_failures``, ``downloads``) older than ``THROTTLE_KEEP`` (
 the 15-minute and 1-minute windows) and sessions that can no longer be used. After the commit,
 stored output files under ``<OPAL_DATA_DIR>/<d>`` for ``d`` in ``OUTPUT_DIRS`` last modified
 before the cutoff are removed (the portal renders downloads in memory, so today there are none).
+
+Inbox entries (``deliveries``) finished more than ``OPAL_INBOX_RETENTION_DAYS`` ago go in the
+same transaction (whatever ``DAYS`` says: the inbox has its own period), their files after the
+commit; pending or running deliveries are never touched.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from config import Config
 from opal.appdb import guard
-from opal.appdb.schema import audit_log, downloads, login_failures, user_sessions
+from opal.appdb.schema import audit_log, deliveries, downloads, login_failures, user_sessions
 from opal.audit import record_in
 from opal.clock import Clock, system_clock
 
@@ -45,12 +49,14 @@ class PurgeResult:
     sessions: int
     files: int
     dry_run: bool
+    inbox_entries: int = 0
 
     def summary(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
         return (f"purge {'(dry run) ' if self.dry_run else ''}{verb} {self.audit_rows} audit "
                 f"entries before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC, {self.throttle_rows} "
-                f"throttle rows, {self.sessions} expired sessions, {self.files} stored files")
+                f"throttle rows, {self.sessions} expired sessions, {self.files} stored files, "
+                f"{self.inbox_entries} inbox entries")
 
 
 def operator_name() -> str:
@@ -95,8 +101,9 @@ def purge(config: Config, days: int, *, clock: Clock = system_clock, dry_run: bo
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # DDL and DML in one write transaction
             try:
+                entries, inbox_files = _purge_inbox(conn, config, now, dry_run)
                 result = _purge_rows(conn, config, days, now, cutoff, len(files), dry_run,
-                                     operator or operator_name())
+                                     operator or operator_name(), entries)
             except DBAPIError as exc:
                 conn.rollback()
                 raise PurgeError(_explain(exc)) from exc
@@ -111,13 +118,29 @@ def purge(config: Config, days: int, *, clock: Clock = system_clock, dry_run: bo
     finally:
         engine.dispose()
     if not dry_run:
-        for path in files:
+        for path in files + inbox_files:
             path.unlink(missing_ok=True)
     return result
 
 
+def _purge_inbox(conn: Connection, config: Config, now: datetime, dry_run: bool
+                 ) -> tuple[int, list[Path]]:
+    """Delete inbox entries past ``inbox_retention_days``; return how many and their files
+    (removed after the commit)."""
+    before = now - timedelta(days=config.inbox_retention_days)
+    old = (deliveries.c.finished_at < before) & deliveries.c.status.in_(
+        ("ok", "failed", "skipped"))
+    rows = conn.execute(select(deliveries.c.id, deliveries.c.path).where(old)).all()
+    if not dry_run and rows:
+        conn.execute(delete(deliveries).where(old))
+    root = (config.data_path / "inbox").resolve()
+    paths = [(config.data_path / r.path).resolve() for r in rows if r.path]
+    return len(rows), [p for p in paths if root in p.parents]
+
+
 def _purge_rows(conn: Connection, config: Config, days: int, now: datetime, cutoff: datetime,
-                files: int, dry_run: bool, operator: str) -> PurgeResult:
+                files: int, dry_run: bool, operator: str, inbox_entries: int = 0
+                ) -> PurgeResult:
     old = audit_log.c.ts < cutoff
     if dry_run:
         audit_rows = int(conn.execute(select(func.count()).select_from(audit_log)
@@ -133,14 +156,16 @@ def _purge_rows(conn: Connection, config: Config, days: int, now: datetime, cuto
     dead = or_(user_sessions.c.last_seen_at < now - timedelta(minutes=config.session_idle_minutes),
                user_sessions.c.created_at < now - timedelta(hours=config.session_max_hours))
     sessions = conn.execute(delete(user_sessions).where(dead)).rowcount
-    result = PurgeResult(cutoff, audit_rows, throttle_rows, sessions, files, dry_run)
+    result = PurgeResult(cutoff, audit_rows, throttle_rows, sessions, files, dry_run,
+                         inbox_entries)
     if not dry_run:
         record_in(conn, clock=lambda: now.replace(tzinfo=UTC), username=operator, role=None,
                   action="purge", row_count=audit_rows, outcome="ok", client="cli",
                   message=(f"Aufbewahrung {days} Tage: {audit_rows} Protokolleinträge vor "
                            f"{cutoff:%Y-%m-%d %H:%M:%S} UTC gelöscht; {throttle_rows} "
                            f"Drosselungszeilen, {sessions} abgelaufene Sitzungen, {files} "
-                           "gespeicherte Dateien entfernt"))
+                           f"gespeicherte Dateien, {inbox_entries} Postfacheinträge "
+                           f"(älter als {config.inbox_retention_days} Tage) entfernt"))
     return result
 
 

@@ -21,6 +21,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 #: a directory login name: what the county's directory allows, printable, at most 64 characters
 _DIRECTORY_NAME = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\s\x00-\x1f\x7f])?$")
 _LINK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,24}$")
 MAX_PASSWORD = 1024
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()  # argon2id with the library's current defaults
@@ -77,8 +78,9 @@ def _check_password(password: str) -> None:
 
 def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: str | None = None,
                 team_id: str | None = None, password: str | None = None,
-                clock: Clock = system_clock) -> bool:
-    """Create or update a user (active again); keep the password unless one is given.
+                clock: Clock = system_clock, email: str | None = None) -> bool:
+    """Create or update a user (active again); keep the password (and the mail address for
+    delivery notices) unless one is given; ``email=""`` removes the address.
 
     Return True when the user was created. A changed role ends the user's sessions. A new
     password makes a directory-managed account local; without one it stays where it is.
@@ -92,6 +94,10 @@ def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: st
     if password is not None:
         values["password_hash"] = hash_password(password)
         values["source"] = "local"
+    if email is not None:
+        if email and not _EMAIL.fullmatch(email):
+            raise UserError(f"ungültige E-Mail-Adresse {email[:64]!r}")
+        values["email"] = email or None
     with engine.begin() as conn:
         row = conn.execute(select(users.c.id, users.c.role, users.c.staff_id, users.c.team_id)
                            .where(users.c.username == username)).first()

@@ -1,4 +1,5 @@
-"""The app database: users, server-side sessions, the audit log, refresh runs, throttles.
+"""The app database: users, sessions, the audit log, refresh runs, throttles, subscriptions and
+the inbox (deliveries). Changed only by migrations (``opal/appdb/migrations``), kept equal to them.
 
 All times are naive UTC ``DateTime`` values (the app writes ``datetime.now(UTC)`` without tzinfo).
 """
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -35,6 +37,7 @@ users = Table(
     Column("updated_at", DateTime, nullable=False),
     #: local (password hash here) or directory (role and links re-read at every sign-in)
     Column("source", String(10), nullable=False, server_default="local"),
+    Column("email", String(254)),  #: delivery notices (no data in them); null: no mail
 )
 
 #: server-side sessions: a cookie is only a random id; logout or disable deletes the row
@@ -101,3 +104,52 @@ downloads = Table(
     Column("username", String(64), nullable=False),
 )
 Index("ix_downloads_user", downloads.c.username, downloads.c.ts)
+
+#: what a user (``user_id``) or an admin for a role or team (``audience``) asked to be delivered;
+#: never deleted (``deleted_at``), so that a delivery's key never points at a reused id
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer),  #: personal: the owner and only recipient
+    Column("audience", String(80)),  #: standard: "role:<role>" or "team:<team_id>"
+    Column("report", String(10), nullable=False),
+    Column("params", Text, nullable=False),  #: JSON {name: value} as given on the report page
+    Column("format", String(10), nullable=False),
+    Column("schedule", String(10), nullable=False),  #: refresh, weekly, monthly
+    Column("weekday", Integer),  #: weekly: 0 = Monday ... 6 = Sunday
+    Column("month_day", Integer),  #: monthly: 1 ... 31 (past a month's end: its last day)
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime),
+)
+Index("ix_subscriptions_user", subscriptions.c.user_id)
+
+#: one row per subscription, recipient and due time: the claim that makes a delivery happen
+#: exactly once, then the inbox entry (Postfach) and the run history (parameters, date, hash)
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("due_at", DateTime, nullable=False),  #: UTC; for "refresh": the publish time
+    Column("status", String(10), nullable=False),  #: pending, running, ok, failed, skipped
+    Column("report", String(10), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("params", Text),  #: JSON [[label, value], ...] as run
+    Column("data_as_of", String(10)),
+    Column("row_count", Integer),
+    Column("size_bytes", Integer),
+    Column("sha256", String(64)),
+    Column("file_name", String(120)),  #: server-made
+    Column("path", String(255)),  #: relative to OPAL_DATA_DIR
+    Column("message", Text),  #: why failed or skipped; never personal data
+    Column("claimed_by", String(255)),  #: host:pid of the `opal deliver` making it
+    Column("claimed_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("seen_at", DateTime),  #: first opening of the inbox after delivery
+    Column("notified_at", DateTime),
+    UniqueConstraint("subscription_id", "user_id", "due_at", name="uq_deliveries_due"),
+)
+Index("ix_deliveries_inbox", deliveries.c.user_id, deliveries.c.status, deliveries.c.id)
+Index("ix_deliveries_status", deliveries.c.status, deliveries.c.id)

@@ -61,9 +61,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from opal.cli import db, demo, purge, refresh, reports, serve, users
+    from opal.cli import db, deliver, demo, purge, refresh, reports, serve, users
 
-    for module in (demo, refresh, reports, users, serve, purge, db):
+    for module in (demo, refresh, reports, users, serve, purge, db, deliver):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import psycopg
@@ -41,6 +42,21 @@ def refresh_command(export_dir: Path, accept_shrink: bool) -> None:
                    "unchanged", err=True)
         sys.exit(1)
     click.echo(result.summary())
+    _deliver(config)
+
+
+def _deliver(config: Any) -> None:
+    """`opal deliver` after a successful publish; its summary goes to stderr (the refresh's
+    one line stays the only stdout line), a failed delivery does not undo the refresh."""
+    from opal.delivery.deliver import deliver
+
+    try:
+        result = deliver(config, clock=cli_clock(), progress=lambda m: click.echo(m, err=True))
+    except Exception as exc:  # the publish stands; `opal deliver` can be run again
+        click.echo(f"opal refresh: published, but deliver failed ({exc.__class__.__name__}); "
+                   "run `opal deliver`", err=True)
+        return
+    click.echo(result.summary(), err=True)
 
 
 @click.command("status")

@@ -22,8 +22,10 @@ def users_group() -> None:
 @click.option("--staff-id", default=None, help="case_manager: the linked staff id")
 @click.option("--team-id", default=None, help="team_lead: the linked team id")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+@click.option("--email", default=None,
+              help="address for delivery notices (no data in them); '' removes it")
 def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
-                password_stdin: bool) -> None:
+                password_stdin: bool, email: str | None) -> None:
     """Create or update user NAME; a new user without --password-stdin gets a printed one."""
     from opal.db import app_engine, init_app_db
 
@@ -31,13 +33,13 @@ def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
     engine = app_engine(config)
     try:
         init_app_db(engine, config.app_db_schema)
-        _add(engine, name, role, staff_id, team_id, password_stdin)
+        _add(engine, name, role, staff_id, team_id, password_stdin, email)
     finally:
         engine.dispose()
 
 
 def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: str | None,
-         password_stdin: bool) -> None:
+         password_stdin: bool, email: str | None = None) -> None:
     """Create or update; print a generated password once."""
     from opal.users import UserError, generate_password, get_user, upsert_user
 

@@ -63,13 +63,14 @@ def _engine_context(config: Config, app_db: Any, catalogue: Any, clock: Clock | 
 
 
 def _register(app: Flask) -> None:
-    from opal.web import admin, auth, errors, openapi, security, views
+    from opal.web import admin, auth, delivery, errors, openapi, security, views
 
     security.init_app(app)
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(delivery.bp)
     errors.init_app(app)
     app.context_processor(_template_globals)
     app.jinja_env.filters["label"] = lambda code, domain: labels.label(domain, code)
@@ -101,6 +102,7 @@ def _isodate(value: Any) -> str:
 
 def _template_globals() -> dict[str, Any]:
     """Give every template the data date, the banner level, the user and the CSRF token."""
+    from opal.web.delivery import new_entries
     from opal.web.security import csrf_token
 
     try:
@@ -109,4 +111,4 @@ def _template_globals() -> dict[str, Any]:
         user = None
     return {"live": portal().live(), "csrf_token": csrf_token, "user": user,
             "role_label": labels.label("role", getattr(user, "role", None) or None),
-            "config": portal().config}
+            "config": portal().config, "inbox_new": new_entries}

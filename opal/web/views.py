@@ -99,8 +99,23 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
         "report.html", definition=definition, fields=fields, errors=errors,
         other_errors=other_errors(definition, errors), result=result, table=table,
         downloads=downloads, params=_params_as_run(definition, result),
-        page_href=lambda n: _href(definition.code, args, page=str(n)))
+        page_href=lambda n: _href(definition.code, args, page=str(n)),
+        **_delivery_parts(definition, args, result))
     return html, status
+
+
+def _delivery_parts(definition: Any, args: dict[str, str], result: Any) -> dict[str, Any]:
+    """The "Abonnieren" form (the page's current parameters, once they ran) and the link to
+    "frühere Ausgaben" of the user's own deliveries of this report."""
+    from opal.delivery import inbox
+    from opal.delivery.schedule import WEEKDAYS
+    from opal.delivery.subscriptions import FORMAT_LABELS
+
+    formats = {f: label for f, label in FORMAT_LABELS.items() if f in definition.formats}
+    keep = {k: v for k, v in args.items() if k != "page"}
+    return {"subscribe": bool(result is not None and formats), "sub_params": keep,
+            "formats": formats, "weekdays": WEEKDAYS, "form": None,
+            "history": inbox.has_any(portal().app_db, current_user.user_id, definition.code)}
 
 
 def _params_as_run(definition: Any, result: Any) -> list[tuple[str, str]]:

@@ -1,0 +1,124 @@
+"""The inbox (Postfach): a user's delivered files, newest first; a file only for its recipient."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from config import Config
+from opal.appdb.schema import deliveries
+
+#: entries a page shows (the newest); older ones stay reachable by report filter
+PAGE = 200
+#: statuses a recipient sees (skipped ones were never theirs; pending/running are not done)
+SHOWN = ("ok", "failed")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One inbox entry as the page shows it."""
+
+    id: int
+    report: str
+    format: str
+    status: str
+    shown_params: list[tuple[str, str]]
+    unit: str
+    data_as_of: str | None
+    row_count: int | None
+    size_bytes: int | None
+    sha256: str | None
+    message: str | None
+    delivered_at: datetime | None  #: aware UTC
+    new: bool
+
+
+def _entry(r: Any) -> Entry:
+    params = json.loads(r.params) if r.params else {}
+    finished = r.finished_at.replace(tzinfo=UTC) if r.finished_at else None
+    return Entry(r.id, r.report, r.format, r.status,
+                 [(str(a), str(b)) for a, b in params.get("shown", [])], params.get("unit", ""),
+                 r.data_as_of, r.row_count, r.size_bytes, r.sha256, r.message, finished,
+                 r.seen_at is None)
+
+
+def entries(engine: Engine, user_id: int, *, report: str | None = None,
+            limit: int = PAGE) -> list[Entry]:
+    """The user's entries, newest first (optionally of one report: "frühere Ausgaben")."""
+    cols = [deliveries.c.id, deliveries.c.report, deliveries.c.format, deliveries.c.status,
+            deliveries.c.params, deliveries.c.data_as_of, deliveries.c.row_count,
+            deliveries.c.size_bytes, deliveries.c.sha256, deliveries.c.message,
+            deliveries.c.finished_at, deliveries.c.seen_at]
+    query = select(*cols).where(deliveries.c.user_id == user_id,
+                                deliveries.c.status.in_(SHOWN))
+    if report:
+        query = query.where(deliveries.c.report == report)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit)).all()
+    return [_entry(r) for r in rows]
+
+
+def count_new(engine: Engine, user_id: int) -> int:
+    """Entries the user has not seen on the inbox page yet (the header's number)."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(deliveries).where(
+            deliveries.c.user_id == user_id, deliveries.c.status.in_(SHOWN),
+            deliveries.c.seen_at.is_(None))).scalar_one())
+
+
+def has_any(engine: Engine, user_id: int, report: str) -> bool:
+    """Whether the report page offers "frühere Ausgaben"."""
+    with engine.connect() as conn:
+        return conn.execute(select(deliveries.c.id).where(
+            deliveries.c.user_id == user_id, deliveries.c.report == report,
+            deliveries.c.status.in_(SHOWN)).limit(1)).first() is not None
+
+
+def mark_seen(engine: Engine, user_id: int, ids: list[int], now: datetime) -> None:
+    """Mark the entries the page showed as seen."""
+    if not ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(update(deliveries).where(deliveries.c.user_id == user_id,
+                                              deliveries.c.id.in_(ids),
+                                              deliveries.c.seen_at.is_(None))
+                     .values(seen_at=now.astimezone(UTC).replace(tzinfo=None)))
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    file_name: str
+    report: str
+    format: str
+    owner_id: int
+
+
+def stored_file(config: Config, engine: Engine, delivery_id: int) -> StoredFile | None:
+    """The delivered file of ``delivery_id`` (whoever owns it; the caller checks), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(deliveries.c.user_id, deliveries.c.path,
+                                  deliveries.c.file_name, deliveries.c.report,
+                                  deliveries.c.format)
+                           .where(deliveries.c.id == delivery_id,
+                                  deliveries.c.status == "ok")).first()
+    if row is None or not row.path:
+        return None
+    path = (config.data_path / row.path).resolve()
+    root = (config.data_path / "inbox").resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return StoredFile(path, row.file_name, row.report, row.format, row.user_id)
+
+
+def owner_of(engine: Engine, delivery_id: int) -> int | None:
+    """The recipient of any entry (for the audit of a foreign id), or None."""
+    with engine.connect() as conn:
+        found = conn.execute(select(deliveries.c.user_id)
+                             .where(deliveries.c.id == delivery_id)).scalar()
+    return None if found is None else int(found)

@@ -1,0 +1,233 @@
+"""Inbox (Postfach), a user's subscriptions and the admin's standard subscriptions.
+
+A delivered file goes only to its recipient, and only while their role may still run the report:
+any other id is a 404, audited. Subscribing asks the engine's pure access check; what a delivery
+shows is decided when it is made, for the recipient (``opal.delivery.deliver``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, send_file
+from flask_login import current_user, login_required
+
+from opal.audit import record
+from opal.delivery import inbox, subscriptions
+from opal.delivery.schedule import WEEKDAYS
+from opal.errors import AccessDenied, ParameterError, RateLimited, ReportNotFound
+from opal.web.auth import admin_required, client_address
+from opal.web.portal import portal
+from opal.web.security import download_allowed
+
+bp = Blueprint("delivery", __name__)
+MIMETYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
+             "json": "application/json",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+#: report parameters travel in the subscribe form as ``p.<name>`` (never clash with its fields)
+PARAM_PREFIX = "p."
+_CODE = re.compile(r"^[A-Za-z0-9_]{1,10}$")
+TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
+            "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.")
+
+
+def _as_of() -> Any:
+    live = portal().live()
+    return live.as_of if live else portal().now().date()
+
+
+def _audit(action: str, outcome: str, message: str, report: str | None = None) -> None:
+    p = portal()
+    record(p.app_db, clock=p.clock, username=current_user.username, role=current_user.role,
+           action=action, report=report, outcome=outcome, message=message,
+           client=client_address())
+
+
+@bp.get("/inbox")
+@login_required
+def inbox_page() -> Any:
+    """The user's delivered files, newest first; ``?report=CODE``: that report's history."""
+    p = portal()
+    bad = {k: "Diesen Parameter gibt es hier nicht." for k in request.args if k != "report"}
+    report = request.args.get("report") or None
+    if report is not None and (len(request.args.getlist("report")) > 1
+                               or not _CODE.fullmatch(report)):
+        bad["report"] = "Unbekannter Bericht."
+    if bad:
+        return _error(400, bad)
+    found = inbox.entries(p.app_db, current_user.user_id, report=report)
+    titles = {d.code: d.title for d in p.definitions()}
+    html = render_template("inbox.html", entries=found, titles=titles, report=report,
+                           local=_local_time, size=_size)
+    inbox.mark_seen(p.app_db, current_user.user_id, [e.id for e in found if e.new], p.now())
+    return html
+
+
+@bp.get("/inbox/<int:delivery_id>")
+def inbox_file(delivery_id: int) -> Any:
+    """One delivered file, to its recipient only; any other id is 404 and audited."""
+    if not current_user.is_authenticated:
+        abort(401)
+    p = portal()
+    stored = inbox.stored_file(p.config, p.app_db, delivery_id)
+    if stored is None or stored.owner_id != current_user.user_id:
+        owner = inbox.owner_of(p.app_db, delivery_id)
+        why = ("fremder Postfacheintrag" if owner is not None and owner != current_user.user_id
+               else "Postfacheintrag ohne Datei" if owner is not None
+               else "unbekannter Postfacheintrag")
+        _audit("inbox", "denied", f"{why} {delivery_id}")
+        abort(404)
+    definition = p.definition(stored.report)
+    if definition is None or not p.can_run(current_user.actor(), definition):
+        _audit("inbox", "denied", f"Postfacheintrag {delivery_id}: Rolle nicht mehr berechtigt",
+               stored.report)
+        abort(404)
+    with p.app_db.begin() as conn:
+        allowed = download_allowed(conn, current_user.username, p.now_naive(),
+                                   p.config.downloads_per_minute)
+    if not allowed:
+        raise RateLimited(TOO_MANY)
+    _audit("inbox", "ok", f"Postfacheintrag {delivery_id} abgerufen", stored.report)
+    return send_file(stored.path, mimetype=MIMETYPES.get(stored.format),
+                     as_attachment=True, download_name=stored.file_name, max_age=0)
+
+
+@bp.get("/subscriptions")
+@login_required
+def subscriptions_page() -> Any:
+    return _subscriptions_page({}, 200)
+
+
+def _subscriptions_page(errors: dict[str, str], status: int) -> Any:
+    p = portal()
+    mine = subscriptions.for_user(p.app_db, current_user.user_id, current_user.role,
+                                  current_user.team_id)
+    titles = {d.code: d.title for d in p.definitions()}
+    return render_template("subscriptions.html", subs=mine, titles=titles, errors=errors,
+                           user_id=current_user.user_id), status
+
+
+@bp.post("/subscriptions")
+@login_required
+def subscribe() -> Any:
+    """Subscribe to a report with the parameters of the report page, a format and a schedule."""
+    p = portal()
+    form = request.form
+    code = form.get("report", "")
+    args = {k[len(PARAM_PREFIX):]: v for k, v in form.items() if k.startswith(PARAM_PREFIX)}
+    try:
+        subscriptions.subscribe(p.app_db, p.catalogue, current_user.user_id,
+                                current_user.actor(), code, args, form, _as_of(),
+                                clock=p.clock, client=client_address())
+    except ReportNotFound:
+        abort(404)
+    except AccessDenied:
+        abort(403)
+    except ParameterError as exc:
+        return _subscriptions_page(exc.errors, 400)
+    return redirect("/subscriptions", code=303)
+
+
+@bp.post("/subscriptions/<int:sub_id>/delete")
+@login_required
+def unsubscribe(sub_id: int) -> Any:
+    p = portal()
+    if not subscriptions.unsubscribe(p.app_db, sub_id, actor=current_user.actor(),
+                                     user_id=current_user.user_id, clock=p.clock,
+                                     client=client_address()):
+        abort(404)
+    return redirect("/subscriptions", code=303)
+
+
+@bp.route("/admin/subscriptions", methods=["GET", "POST"])
+@admin_required
+def admin_subscriptions() -> Any:
+    """Standard subscriptions for every user of a role or of a team."""
+    p = portal()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        kind = form.get("audience_kind", "")
+        value = form.get("role", "") if kind == "role" else form.get("team_id", "").strip()
+        args, errors = _param_lines(form.get("params", ""))
+        try:
+            if errors:
+                raise ParameterError(errors)
+            subscriptions.subscribe_standard(p.app_db, p.catalogue, current_user.actor(),
+                                             f"{kind}:{value}", form.get("report", ""), args,
+                                             form, _as_of(), clock=p.clock,
+                                             client=client_address())
+        except ReportNotFound:
+            errors = {"report": "Bitte wählen Sie einen Bericht."}
+        except ParameterError as exc:
+            errors = exc.errors
+        if not errors:
+            return redirect("/admin/subscriptions", code=303)
+        status = 400
+    record(p.app_db, clock=p.clock, username=current_user.username, role=current_user.role,
+           action="admin", outcome="ok", message="Standard-Abonnements angesehen",
+           client=client_address())
+    return render_template("admin/subscriptions.html", subs=subscriptions.standard(p.app_db),
+                           definitions=p.definitions(), roles=subscriptions.AUDIENCE_ROLES,
+                           formats=subscriptions.FORMAT_LABELS, weekdays=WEEKDAYS,
+                           errors=errors, form=request.form), status
+
+
+@bp.post("/admin/subscriptions/<int:sub_id>/delete")
+@admin_required
+def admin_unsubscribe(sub_id: int) -> Any:
+    p = portal()
+    if not subscriptions.unsubscribe(p.app_db, sub_id, actor=current_user.actor(),
+                                     user_id=None, clock=p.clock, client=client_address()):
+        abort(404)
+    return redirect("/admin/subscriptions", code=303)
+
+
+def _param_lines(raw: str) -> tuple[dict[str, str], dict[str, str]]:
+    """``name=value`` per line (the admin form) -> arguments; a malformed line is an error."""
+    args: dict[str, str] = {}
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        name, eq, value = line.partition("=")
+        if not eq or not name.strip():
+            return {}, {"params": "Bitte je Zeile name=wert angeben."}
+        args[name.strip()] = value.strip()
+    return args, {}
+
+
+def _local_time(moment: Any) -> str:
+    """An aware UTC moment as TT.MM.JJJJ HH:MM in the portal's time zone."""
+    from zoneinfo import ZoneInfo
+
+    if moment is None:
+        return ""
+    return str(moment.astimezone(ZoneInfo(portal().config.timezone)).strftime("%d.%m.%Y %H:%M"))
+
+
+def _size(n: int | None) -> str:
+    """Bytes as a German size (kB/MB, one decimal)."""
+    if n is None:
+        return ""
+    if n < 1024:
+        return f"{n} B"
+    value, unit = (n / 1024, "kB") if n < 1024 * 1024 else (n / 1024 / 1024, "MB")
+    return f"{value:.1f} {unit}".replace(".", ",")
+
+
+def _error(status: int, errors: dict[str, str]) -> Any:
+    from opal.web.errors import error_response
+
+    return error_response(status, errors=errors)
+
+
+def new_entries() -> int:
+    """The header's number of new inbox entries (0 for anonymous users and admins)."""
+    try:
+        if not current_user.is_authenticated or current_user.role == "admin":
+            return 0
+        return inbox.count_new(portal().app_db, current_user.user_id)
+    except Exception:  # the app DB is down: the page (an error page) renders without it
+        return 0
