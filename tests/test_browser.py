@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,7 @@ class Portal:
     url: str
     username: str
     shots: Path
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def _require_chromium() -> None:
@@ -109,7 +110,7 @@ def served(tmp_path: Path) -> Iterator[Portal]:
         _wait_until_up(url, proc)
         shots = Path(os.environ.get("OPAL_SCREENSHOTS", tmp_path / "shots"))
         shots.mkdir(parents=True, exist_ok=True)
-        yield Portal(url, username, shots)
+        yield Portal(url, username, shots, env)
     finally:
         proc.terminate()
         try:
@@ -160,5 +161,60 @@ def test_case_manager_session_in_chromium(served: Portal) -> None:
             expect(page.get_by_role("status")).to_contain_text("Sie haben sich abgemeldet")
             page.goto(served.url + "/reports/R02")
             expect(page).to_have_url(served.url + "/login?next=/reports/R02")
+        finally:
+            browser.close()
+
+
+def test_subscribe_deliver_and_download_from_the_inbox(served: Portal) -> None:
+    """Subscribe from R02, run `opal deliver`, see the entry in the inbox and download it."""
+    import hashlib
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True,
+                                       viewport={"width": 1360, "height": 900}).new_page()
+            page.goto(served.url + "/login")
+            page.fill("#username", served.username)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(served.url + "/reports")
+            page.goto(served.url + "/reports/R02?n_days=30")
+            page.click("details.subscribe summary")
+            form = page.locator("form.subscribe-form")
+            form.locator("select[name=format]").select_option("csv")
+            form.locator("input[name=schedule][value=refresh]").check()
+            form.locator("button[type=submit]").click()
+            expect(page).to_have_url(served.url + "/subscriptions")
+            expect(page.locator("table.list")).to_contain_text("n_days = 30")
+            expect(page.locator("table.list")).to_contain_text("nach jeder Datenaktualisierung")
+
+            opal = str(Path(sys.executable).with_name("opal"))
+            done = subprocess.run([opal, "deliver"], env={**os.environ, **served.env},
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.startswith("deliver: 1 delivered, 0 failed")
+
+            page.goto(served.url + "/reports")
+            expect(page.locator("nav.mainnav a[href='/inbox'] .badge")).to_have_text("1")
+            page.click("nav.mainnav a[href='/inbox']")
+            expect(page.locator("h1")).to_have_text("Postfach")
+            entry = page.locator("table.inbox tbody tr").first
+            expect(entry).to_contain_text("R02")
+            expect(entry).to_contain_text("Tage ohne Kontakt (mehr als): 30")
+            page.screenshot(path=str(served.shots / "inbox.png"), full_page=True)
+            with page.expect_download() as download_info:
+                entry.locator("a.button").click()
+            download = download_info.value
+            assert download.suggested_filename.startswith("OPAL_R02_")
+            assert download.suggested_filename.endswith(".csv")
+            body = Path(download.path()).read_bytes()
+            assert body.startswith("\ufeff".encode()) and b"Kundennummer" in body
+            shown = entry.locator("small").inner_text()
+            assert shown.startswith("SHA-256 " + hashlib.sha256(body).hexdigest()[:16])
+            page.goto(served.url + "/reports")
+            expect(page.locator("nav.mainnav a[href='/inbox'] .badge")).to_have_count(0)
         finally:
             browser.close()

@@ -310,3 +310,28 @@ def test_two_deliver_processes_race_exactly_once(web_app: Flask, config: Config)
     files = list((Path(config.data_dir) / "inbox").glob("*/*"))
     assert len(files) == 60 and not [f for f in files if f.name.startswith(".")]
     assert len(audits(web_app, client="deliver")) == 60
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_inbox_pages_newest_first(web_app: Flask, clock: Clock) -> None:
+    from sqlalchemy import insert
+
+    from opal.delivery.inbox import PAGE
+
+    engine = web_app.extensions["opal"].app_db
+    user = get_user(engine, "fm.arendt")
+    assert user is not None
+    now = clock.now.replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(insert(deliveries), [{
+            "subscription_id": i, "user_id": user.id, "due_at": now, "status": "failed",
+            "report": "R02", "format": "csv", "message": f"Eintrag {i:03d}", "created_at": now,
+            "finished_at": now} for i in range(1, PAGE + 2)])
+    client = login(web_app, "case_manager")
+    first = client.get("/inbox").get_data(True)
+    assert first.count("Fehlgeschlagen:") == PAGE
+    assert f"Eintrag {PAGE + 1:03d}" in first and "Eintrag 001" not in first
+    assert 'href="/inbox?page=2" rel="next"' in first and 'rel="prev"' not in first
+    second = client.get("/inbox?page=2").get_data(True)
+    assert second.count("Fehlgeschlagen:") == 1 and "Eintrag 001" in second
+    assert 'href="/inbox" rel="prev"' in second and 'rel="next"' not in second

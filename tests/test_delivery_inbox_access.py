@@ -87,3 +87,6 @@ def test_inbox_page_anonymous_and_bad_arguments(web_app: Flask) -> None:
     assert client.get("/inbox?x=1").status_code == 400
     assert client.get("/inbox?report=R02&report=R03").status_code == 400
     assert client.get("/inbox/abc").status_code == 404
+    for bad in ("0", "-1", "x", "10001", "²"):
+        assert client.get(f"/inbox?page={bad}").status_code == 400, bad
+    assert client.get("/inbox?page=2").status_code == 200

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func, select, update
 from config import Config
 from opal.appdb.schema import deliveries
 
-#: entries a page shows (the newest); older ones stay reachable by report filter
-PAGE = 200
+#: entries per inbox page (newest first; older ones on the next pages)
+PAGE = 50
 #: statuses a recipient sees (skipped ones were never theirs; pending/running are not done)
 SHOWN = ("ok", "failed")
 
@@ -48,7 +48,7 @@ def _entry(r: Any) -> Entry:
 
 
 def entries(engine: Engine, user_id: int, *, report: str | None = None,
-            limit: int = PAGE) -> list[Entry]:
+            limit: int = PAGE, offset: int = 0) -> list[Entry]:
     """The user's entries, newest first (optionally of one report: "frühere Ausgaben")."""
     cols = [deliveries.c.id, deliveries.c.report, deliveries.c.format, deliveries.c.status,
             deliveries.c.params, deliveries.c.data_as_of, deliveries.c.row_count,
@@ -59,7 +59,8 @@ def entries(engine: Engine, user_id: int, *, report: str | None = None,
     if report:
         query = query.where(deliveries.c.report == report)
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit)).all()
+        rows = conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit)
+                            .offset(offset)).all()
     return [_entry(r) for r in rows]
 
 

@@ -28,6 +28,7 @@ MIMETYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
 #: report parameters travel in the subscribe form as ``p.<name>`` (never clash with its fields)
 PARAM_PREFIX = "p."
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,10}$")
+MAX_PAGE = 10_000
 TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
             "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.")
 
@@ -49,17 +50,28 @@ def _audit(action: str, outcome: str, message: str, report: str | None = None) -
 def inbox_page() -> Any:
     """The user's delivered files, newest first; ``?report=CODE``: that report's history."""
     p = portal()
-    bad = {k: "Diesen Parameter gibt es hier nicht." for k in request.args if k != "report"}
+    bad = {k: "Diesen Parameter gibt es hier nicht." for k in request.args
+           if k not in ("report", "page")}
     report = request.args.get("report") or None
     if report is not None and (len(request.args.getlist("report")) > 1
                                or not _CODE.fullmatch(report)):
         bad["report"] = "Unbekannter Bericht."
+    raw_page = request.args.get("page", "1")
+    if len(request.args.getlist("page")) > 1 or not (raw_page.isascii() and raw_page.isdigit()
+                                                      and 1 <= int(raw_page) <= MAX_PAGE):
+        bad["page"] = f"Bitte eine Seitenzahl von 1 bis {MAX_PAGE}."
     if bad:
         return _error(400, bad)
-    found = inbox.entries(p.app_db, current_user.user_id, report=report)
+    page = int(raw_page)
+    found = inbox.entries(p.app_db, current_user.user_id, report=report, limit=inbox.PAGE + 1,
+                          offset=(page - 1) * inbox.PAGE)
+    more, found = len(found) > inbox.PAGE, found[:inbox.PAGE]
     titles = {d.code: d.title for d in p.definitions()}
+    keep = {"report": report} if report else {}
     html = render_template("inbox.html", entries=found, titles=titles, report=report,
-                           local=_local_time, size=_size)
+                           local=_local_time(p.config.timezone), size=_size, page=page,
+                           prev_href=_page_href(keep, page - 1) if page > 1 else None,
+                           next_href=_page_href(keep, page + 1) if more else None)
     inbox.mark_seen(p.app_db, current_user.user_id, [e.id for e in found if e.new], p.now())
     return html
 
@@ -198,13 +210,23 @@ def _param_lines(raw: str) -> tuple[dict[str, str], dict[str, str]]:
     return args, {}
 
 
-def _local_time(moment: Any) -> str:
-    """An aware UTC moment as TT.MM.JJJJ HH:MM in the portal's time zone."""
+def _local_time(zone_name: str) -> Any:
+    """A formatter: an aware UTC moment as TT.MM.JJJJ HH:MM in the portal's time zone."""
     from zoneinfo import ZoneInfo
 
-    if moment is None:
-        return ""
-    return str(moment.astimezone(ZoneInfo(portal().config.timezone)).strftime("%d.%m.%Y %H:%M"))
+    zone = ZoneInfo(zone_name)
+
+    def local(moment: Any) -> str:
+        return "" if moment is None else str(moment.astimezone(zone).strftime("%d.%m.%Y %H:%M"))
+
+    return local
+
+
+def _page_href(keep: dict[str, str], page: int) -> str:
+    from urllib.parse import urlencode
+
+    return "/inbox?" + urlencode({**keep, "page": str(page)}) if page > 1 else \
+        "/inbox" + ("?" + urlencode(keep) if keep else "")
 
 
 def _size(n: int | None) -> str:
