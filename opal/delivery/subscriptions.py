@@ -14,18 +14,20 @@ from typing import Any
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from opal.access import Actor, can_run
-from opal.appdb.schema import ROLES, subscriptions
+from opal.appdb.schema import subscriptions
 from opal.audit import record
 from opal.clock import Clock, system_clock
 from opal.delivery.schedule import SCHEDULES, Schedule
 from opal.errors import AccessDenied, ParameterError, ReportNotFound
 from opal.params import parse_params
+from opal.renderers import DOWNLOADS
+from opal.roles import REPORT_ROLES
 
-#: the formats a subscription may deliver (files; the HTML page is not one)
-FORMATS = ("pdf", "xlsx", "csv", "json")
-FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "csv": "CSV", "json": "JSON"}
+#: the formats a subscription may deliver: the download formats (files; the page is not one)
+FORMAT_LABELS = {f.name: f.label for f in DOWNLOADS}
+FORMATS = tuple(FORMAT_LABELS)
 #: roles a standard subscription may address (admin sees no case data)
-AUDIENCE_ROLES = tuple(r for r in ROLES if r != "admin")
+AUDIENCE_ROLES = REPORT_ROLES
 _TEAM_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: the form fields of the schedule part (never report parameters)
 SCHEDULE_FIELDS = ("format", "schedule", "weekday", "month_day")
@@ -51,12 +53,12 @@ class Subscription:
         return self.audience is not None
 
     def audience_label(self) -> str:
-        from opal.web.app import ROLE_LABELS
+        from opal import labels
 
         if not self.audience:
             return "persönlich"
         kind, _, value = self.audience.partition(":")
-        return f"Rolle {ROLE_LABELS.get(value, value)}" if kind == "role" else f"Team {value}"
+        return f"Rolle {labels.label('role', value)}" if kind == "role" else f"Team {value}"
 
 
 def _row(row: Any) -> Subscription:

@@ -17,14 +17,12 @@ from opal.audit import record
 from opal.delivery import inbox, subscriptions
 from opal.delivery.schedule import WEEKDAYS
 from opal.errors import AccessDenied, ParameterError, RateLimited, ReportNotFound
+from opal.renderers import get_format
 from opal.web.auth import admin_required, client_address
 from opal.web.portal import portal
 from opal.web.security import download_allowed
 
 bp = Blueprint("delivery", __name__)
-MIMETYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
-             "json": "application/json",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 #: report parameters travel in the subscribe form as ``p.<name>`` (never clash with its fields)
 PARAM_PREFIX = "p."
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,10}$")
@@ -101,7 +99,8 @@ def inbox_file(delivery_id: int) -> Any:
     if not allowed:
         raise RateLimited(TOO_MANY)
     _audit("inbox", "ok", f"Postfacheintrag {delivery_id} abgerufen", stored.report)
-    return send_file(stored.path, mimetype=MIMETYPES.get(stored.format),
+    found = get_format(stored.format)
+    return send_file(stored.path, mimetype=found.mimetype if found else None,
                      as_attachment=True, download_name=stored.file_name, max_age=0)
 
 
