@@ -161,7 +161,7 @@ def test_another_seed_gives_other_data(small: Path, tmp_path: Path) -> None:
 
 def test_manifest_describes_the_files(small: Path) -> None:
     manifest = json.loads((small / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["source"] == "Fachanwendung Kreis Borken"
     assert manifest["as_of"] == "2026-11-23"
     assert manifest["exported_at"] == "2026-11-24T01:30:00Z"
@@ -410,3 +410,29 @@ def test_kreis_histories_feed_every_report(kreis: Path) -> None:
 def test_make_run_never_uses_an_export_from_the_future(now: datetime, as_of: date) -> None:
     assert latest_exported_as_of(now) == as_of
     assert exported_at(as_of) <= now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_payments_cover_every_month_of_benefit_at_2026_rates(small: Path) -> None:
+    units = {r["bg_id"]: r for r in _rows(small, "benefit_unit")}
+    members: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for p in _rows(small, "person"):
+        members[p["bg_id"]].append(p)
+    paid: dict[str, set[str]] = defaultdict(set)
+    nov: dict[str, tuple[float, float]] = {}
+    for r in _rows(small, "benefit_payment"):
+        paid[r["bg_id"]].add(r["month"])
+        assert float(r["llu"]) >= 0 and float(r["luh"]) >= 0
+        if r["month"] == "2026-11":
+            nov[r["bg_id"]] = (float(r["llu"]), float(r["luh"]))
+    for bg_id, u in units.items():
+        start = date.fromisoformat(u["start_date"])
+        end = min(date.fromisoformat(u["end_date"]), AS_OF) if u["end_date"] else AS_OF
+        months = {f"{y:04d}-{m:02d}" for y in range(start.year, end.year + 1)
+                  for m in range(1, 13) if (start.year, start.month) <= (y, m)
+                  <= (end.year, end.month)}
+        assert paid[bg_id] <= months, bg_id
+        assert len(paid[bg_id]) >= len(months) - 1, bg_id  # a member-less month may be missing
+    singles = [nov[b] for b, u in units.items() if b in nov and u["bg_type"] == "SINGLE"
+               and len(members[b]) == 1]
+    assert singles and max(llu for llu, _ in singles) == 563.0  # Regelbedarf 2026 without income
+    assert 400 <= sorted(luh for _, luh in singles)[len(singles) // 2] <= 650

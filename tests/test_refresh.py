@@ -62,7 +62,7 @@ def test_refresh_publishes_the_export(config: Config, export_dir: Path) -> None:
     result = refresh(config, export_dir, clock=fixed_clock(FIXED_NOW))
     assert result.as_of == AS_OF
     assert result.counts["person"] == 12 and result.counts["contact"] == 14
-    assert result.total_rows == 117
+    assert result.total_rows == 121 and result.counts["benefit_payment"] == 4
     live = live_generation(config, counts=True)
     assert live is not None
     assert (live.as_of, live.exported_at, live.published_at) == \
@@ -82,6 +82,10 @@ def test_refresh_publishes_the_export(config: Config, export_dir: Path) -> None:
         ("MP01", 120050, date(2026, 12, 31).toordinal()),
         ("MP04", 80000, date(2026, 5, 15).toordinal()),
         ("MP08", None, date(9999, 12, 31).toordinal())]
+    assert query(config, "SELECT bg_id, month, month_idx, llu_cents, luh_cents FROM "
+                         "benefit_payment WHERE bg_id IN ('B02', 'B04') ORDER BY bg_id") == [
+        ("B02", "2026-11", 2026 * 12 + 10, 110468, 68900),
+        ("B04", "2025-06", 2025 * 12 + 5, 101200, 0)]
     assert query(config, "SELECT last_name FROM person WHERE customer_no = 'P009'") == \
         [('=Weiß, "Jo" Lena',)]
     (run,) = runs(config)
@@ -248,7 +252,7 @@ def test_cli_refresh_and_status(config: Config, export_dir: Path, tmp_path: Path
     ok = runner.invoke(main, ["refresh", str(export_dir)], env=env)
     assert ok.exit_code == 0, ok.output
     (line,) = ok.stdout.splitlines()
-    assert line.startswith("refresh ok: as_of 2026-11-23, 117 rows in 14 tables, ")
+    assert line.startswith("refresh ok: as_of 2026-11-23, 121 rows in 15 tables, ")
     assert "loading person ..." in ok.stderr and "  person: 12 rows" in ok.stderr
     assert "deriving ..." in ok.stderr and "publishing ..." in ok.stderr
 
@@ -269,7 +273,7 @@ def test_cli_refresh_and_status(config: Config, export_dir: Path, tmp_path: Path
     assert "live generation: as_of 2026-11-23" in out
     assert f"exported_at:  {EXPORTED_AT}" in out
     assert "published_at: 20" in out
-    assert "rows:         117" in out
+    assert "rows:         121" in out
     assert "    person                        12" in out
     assert "last failed run: " in out and "rejected:" in out
     assert "person.csv line 5, column birth_date: '2026-13-01'" in out

@@ -121,6 +121,22 @@ CELL_CASES = [
      "contact.csv line 2, column contact_date: '2026-11-24' is after as_of 2026-11-23"),
     ("integration_plan", 1, "next_review_date", "",
      "integration_plan.csv line 3, column next_review_date: leer, but required for an AKTIV"),
+    # benefit_payment (format 2): key, reference, month, amounts
+    ("benefit_payment", 1, "month", "2026-10",
+     "benefit_payment.csv line 3, column bg_id: duplicate key (bg_id='B01', month='2026-10')"),
+    ("benefit_payment", 0, "bg_id", "B99",
+     "benefit_payment.csv line 2, column bg_id: 'B99' not found in benefit_unit.bg_id"),
+    ("benefit_payment", 0, "month", "2026-12",
+     "benefit_payment.csv line 2, column month: '2026-12' is after the month of as_of 2026-11-23"),
+    ("benefit_payment", 0, "month", "2026-13",
+     "benefit_payment.csv line 2, column month: '2026-13' is not a month (YYYY-MM)"),
+    ("benefit_payment", 0, "month", "2026-10-01",
+     "benefit_payment.csv line 2, column month: '2026-10-01' is not a month (YYYY-MM)"),
+    ("benefit_payment", 2, "llu", "-0.01",
+     "benefit_payment.csv line 4, column llu: '-0.01' is below the minimum 0"),
+    ("benefit_payment", 2, "luh", "12.345",
+     "benefit_payment.csv line 4, column luh: '12.345' has more than 2 decimals"),
+    ("benefit_payment", 3, "luh", "", "benefit_payment.csv line 5, column luh: leer"),
 ]
 
 
@@ -249,7 +265,7 @@ def test_file_must_match_manifest(config: Config, live: tuple[Any, ...], bad: Pa
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    ({"format_version": 2}, "manifest.json column format_version: 2 is not supported"),
+    ({"format_version": 3}, "manifest.json column format_version: 3 is not supported"),
     ({"as_of": "23.11.2026"}, 'manifest.json column as_of: "23.11.2026" is not a date'),
     ({"as_of": None}, "manifest.json column as_of: null is not a date"),
     ({"exported_at": "gestern"}, 'manifest.json column exported_at: "gestern" is not a UTC time'),
@@ -258,6 +274,30 @@ def test_manifest_fields_are_checked(config: Config, live: tuple[Any, ...], bad:
                                      change: dict[str, Any], expected: str) -> None:
     update_manifest(bad, **change)
     assert expected in rejected(config, bad, live)
+
+
+def test_format_1_export_without_payments_is_accepted(config: Config, tmp_path: Path) -> None:
+    refresh(config, write_export(tmp_path / "v1", format_version=1))
+    snap = live_snapshot(config)
+    assert snap is not None and snap[2]["benefit_payment"] == 0
+
+
+def test_format_1_manifest_may_not_list_payments(config: Config, live: tuple[Any, ...],
+                                                  tmp_path: Path) -> None:
+    directory = write_export(tmp_path / "v1", format_version=1)
+    full = write_export(tmp_path / "v2")
+    shutil.copy(full / "benefit_payment.csv", directory / "benefit_payment.csv")
+    update_manifest(directory)
+    assert ("manifest.json column tables: unknown table 'benefit_payment' (not part of "
+            "format_version 1)") in rejected(config, directory, live)
+
+
+def test_format_2_manifest_must_list_payments(config: Config, live: tuple[Any, ...],
+                                              bad: Path) -> None:
+    manifest = json.loads((bad / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["tables"]["benefit_payment"]
+    write_manifest(bad, manifest)
+    assert "manifest.json column tables.benefit_payment: missing" in rejected(config, bad, live)
 
 
 def test_manifest_must_list_every_table(config: Config, live: tuple[Any, ...],

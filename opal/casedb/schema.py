@@ -36,9 +36,10 @@ WZ_SECTIONS = tuple("ABCDEFGHIJKLMNOPQRSTU")
 class ExportColumn:
     """One column of an export table.
 
-    ``kind`` is one of ``id`` (text key or reference), ``text``, ``code``, ``date``, ``bool``,
-    ``decimal``, ``country``; ``codes`` lists a code column's values; ``ref`` names the
-    ``table.column`` a reference must resolve to; ``scale`` is the largest number of decimals.
+    ``kind`` is one of ``id`` (text key or reference), ``text``, ``code``, ``date``, ``month``
+    (``YYYY-MM``), ``bool``, ``decimal``, ``country``; ``codes`` lists a code column's values;
+    ``ref`` names the ``table.column`` a reference must resolve to; ``scale`` is the largest
+    number of decimals.
     """
 
     name: str
@@ -54,9 +55,12 @@ class ExportColumn:
 
 @dataclass(frozen=True)
 class ExportTable:
+    """One export table; ``since`` is the first ``format_version`` that carries it."""
+
     name: str
     columns: tuple[ExportColumn, ...]
     key: tuple[str, ...]
+    since: int = 1
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -167,9 +171,20 @@ EXPORT_TABLES: tuple[ExportTable, ...] = (
         _c("end_date", "date", nullable=True), _c("subsidised", "bool"),
         _c("wz_section", "code", codes=WZ_SECTIONS, nullable=True), _c("full_time", "bool")),
         ("employment_id",)),
+    ExportTable("benefit_payment", (
+        _c("bg_id", "id", ref="benefit_unit.bg_id"), _c("month", "month"),
+        _c("llu", "decimal", min=0, scale=2), _c("luh", "decimal", min=0, scale=2)),
+        ("bg_id", "month"), since=2),
 )
 
 EXPORT_BY_NAME = {t.name: t for t in EXPORT_TABLES}
+#: the export format versions ``opal refresh`` accepts (export-format.md)
+FORMAT_VERSIONS = (1, 2)
+
+
+def export_tables(format_version: int) -> tuple[ExportTable, ...]:
+    """The tables an export of ``format_version`` carries (version 1: no ``benefit_payment``)."""
+    return tuple(t for t in EXPORT_TABLES if t.since <= format_version)
 
 
 def day_column_name(date_column: str) -> str:
@@ -179,12 +194,16 @@ def day_column_name(date_column: str) -> str:
     return date_column + "_day"
 
 
+def month_column_name(month_column: str) -> str:
+    """``month`` -> ``month_idx`` (``year * 12 + month - 1``, as ``d_month``)."""
+    return month_column + "_idx"
+
+
 def stored_column_name(col: ExportColumn) -> str:
-    """The case-DB column that holds an export column's value."""
-    if col.name == "fte":
-        return "fte_e4"
-    if col.name == "cost":
-        return "cost_cents"
+    """The case-DB column that holds an export column's value (decimals as exact integers:
+    ``fte`` -> ``fte_e4``, money -> ``<name>_cents``)."""
+    if col.kind == "decimal":
+        return f"{col.name}_cents" if col.scale == 2 else f"{col.name}_e{col.scale}"
     return col.name
 
 
@@ -209,6 +228,9 @@ def _base_table(spec: ExportTable) -> Table:
         if c.kind == "date":
             cols.append(Column(name, Date, nullable=c.nullable))
             cols.append(Column(day_column_name(c.name), Integer, nullable=c.nullable))
+        elif c.kind == "month":
+            cols.append(Column(name, String(7), nullable=c.nullable))
+            cols.append(Column(month_column_name(c.name), Integer, nullable=c.nullable))
         elif c.kind in ("bool", "decimal"):
             cols.append(Column(name, Integer, nullable=c.nullable, primary_key=primary))
         else:

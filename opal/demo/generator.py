@@ -23,6 +23,7 @@ from opal.demo.histories import (
     write_profiles,
 )
 from opal.demo.model import BenefitUnit
+from opal.demo.payments import payment_rows
 from opal.demo.population import OfficePopulation
 from opal.demo.staffing import OfficeStaffing, classify
 from opal.demo.writer import DateText, ExportWriter
@@ -93,6 +94,8 @@ def _office(rng: random.Random, ctx: Any, units: list[BenefitUnit], office_id: s
     for unit in units:
         out.add("benefit_unit", (unit.bg_id, office_id, unit.bg_type, iso(unit.start),
                                  iso(unit.end), unit.reason))
+    for unit in units:
+        out.add_many("benefit_payment", payment_rows(unit, office_id, a))
     for p in people:
         out.add("person", (p.cno, p.bg_id, p.role, p.last, p.first, p.sex, iso(p.birth), p.cit,
                            p.res, p.school, p.voc, p.disabled, p.cm, p.protected))

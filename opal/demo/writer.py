@@ -16,7 +16,7 @@ from typing import IO, Any
 from opal.casedb.schema import EXPORT_TABLES
 
 SOURCE = "Fachanwendung Kreis Borken"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _BASE = date(1900, 1, 1).toordinal()
 
 

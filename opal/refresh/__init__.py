@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config import Config
-from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, EXPORT_TABLES
+from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, export_tables
 from opal.clock import Clock, system_clock
 from opal.refresh import load, publish
 from opal.refresh.manifest import parse_exported_at
@@ -56,7 +56,7 @@ def gate_problems(manifest: Manifest, live: LiveInfo | None, max_shrink: float,
                                 f"same data date ({live.exported_at})"))
     if accept_shrink or live.counts is None:
         return problems
-    for spec in EXPORT_TABLES:
+    for spec in export_tables(manifest.format_version):
         before, after = live.counts.get(spec.name, 0), manifest.tables[spec.name].rows
         if before and (before - after) / before > max_shrink:
             problems.append(Problem(
@@ -78,7 +78,7 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
     with publish.next_generation(config) as conn:
         load.create_tables(conn)
         keys: dict[str, set[str]] = {}
-        for spec in EXPORT_TABLES:
+        for spec in export_tables(manifest.format_version):
             say(f"validating and loading {spec.name} ...")
             began = time.monotonic()
             reader = TableReader(export_dir, spec, manifest.tables[spec.name], manifest.as_of,

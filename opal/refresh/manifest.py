@@ -8,7 +8,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from opal.casedb.schema import EXPORT_TABLES
+from opal.casedb.schema import EXPORT_TABLES, FORMAT_VERSIONS, export_tables
 from opal.refresh.model import Manifest, ManifestTable, Problem, RefreshRejected
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -62,8 +62,12 @@ def read_manifest(export_dir: Path) -> Manifest:
         problems.append(Problem(name, None, key, message))
 
     version = raw.get("format_version")
-    if version != 1 or isinstance(version, bool):
-        bad("format_version", f"{json.dumps(version)} is not supported (expected 1)")
+    if version not in FORMAT_VERSIONS or isinstance(version, bool):
+        bad("format_version", f"{json.dumps(version)} is not supported (expected "
+                              f"{' or '.join(map(str, FORMAT_VERSIONS))})")
+        version = FORMAT_VERSIONS[-1]
+    assert isinstance(version, int)
+    carried = export_tables(version)
     as_of = parse_date(raw["as_of"]) if isinstance(raw.get("as_of"), str) else None
     if as_of is None:
         bad("as_of", f"{json.dumps(raw.get('as_of'))} is not a date (YYYY-MM-DD)")
@@ -80,9 +84,11 @@ def read_manifest(export_dir: Path) -> Manifest:
     if not isinstance(entries, dict):
         bad("tables", "missing or not an object")
         entries = {}
-    for unknown in sorted(set(entries) - {t.name for t in EXPORT_TABLES}):
-        bad("tables", f"unknown table {show(unknown)}")
-    for spec in EXPORT_TABLES:
+    for unknown in sorted(set(entries) - {t.name for t in carried}):
+        later = unknown in {t.name for t in EXPORT_TABLES}
+        bad("tables", f"unknown table {show(unknown)}"
+            + (f" (not part of format_version {version})" if later else ""))
+    for spec in carried:
         entry = entries.get(spec.name)
         key = f"tables.{spec.name}"
         if not isinstance(entry, dict):
@@ -105,7 +111,7 @@ def read_manifest(export_dir: Path) -> Manifest:
     if problems:
         raise RefreshRejected(problems)
     assert as_of is not None and exported is not None
-    return Manifest(1, as_of, str(raw["exported_at"]), exported, source, tables, raw)
+    return Manifest(version, as_of, str(raw["exported_at"]), exported, source, tables, raw)
 
 
 def file_sha256(path: Path) -> str:

@@ -51,7 +51,13 @@ HAPPENED: dict[str, tuple[str, ...]] = {
 #: ``table.column`` keys that other tables refer to: the only key sets kept across files
 REFERENCED = frozenset(c.ref for t in EXPORT_TABLES for c in t.columns if c.ref)
 
+#: months of things that happened: not after the month of as_of
+MONTH_HAPPENED: dict[str, tuple[str, ...]] = {
+    "benefit_payment": ("month",),
+}
+
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
+_MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 
 
@@ -118,6 +124,12 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Co
                 d = date_cache[raw] = (parsed, dates.day(parsed))
             return d
         return to_date
+    if col.kind == "month":
+        def month(raw: str) -> tuple[str, int]:
+            if not _MONTH_RE.fullmatch(raw):
+                raise _Bad(f"{show(raw)} is not a month (YYYY-MM)")
+            return raw, int(raw[:4]) * 12 + int(raw[5:]) - 1
+        return month
     if col.kind == "bool":
         def boolean(raw: str) -> int:
             if raw == "1":
@@ -160,7 +172,9 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Co
     return text
 
 
-_MODES = {"id": 0, "text": 0, "code": 1, "date": 2}
+#: 0 text, 1 code, 2 date (value and day number), 3 anything else, 4 month (value and index)
+_MODES = {"id": 0, "text": 0, "code": 1, "date": 2, "month": 4}
+_WIDE = (2, 4)  # modes stored in two columns
 
 
 class TableReader:
@@ -246,7 +260,7 @@ class TableReader:
         stored_idx: dict[str, int] = {}  # export column -> index of its value (date: day)
         i = 0
         for c in spec.columns:
-            if c.kind == "date":
+            if c.kind in ("date", "month"):
                 stored_idx[c.name] = i + 1
                 i += 2
             else:
@@ -262,6 +276,9 @@ class TableReader:
                 if c.ref and c.ref in self.keys]
         order = [(stored_idx[a], stored_idx[b], a, b) for a, b in ORDER_RULES.get(spec.name, ())]
         happened = [(stored_idx[c], c, header.index(c)) for c in HAPPENED.get(spec.name, ())]
+        month_happened = [(stored_idx[c], c, header.index(c))
+                          for c in MONTH_HAPPENED.get(spec.name, ())]
+        as_of_month = dates.month_of(dates.from_day(self.as_of_day))
         outcome_pos = header.index("outcome") if spec.name == "contact" else -1
         plan = spec.name == "integration_plan"
         status_pos = header.index("status") if plan else -1
@@ -291,7 +308,7 @@ class TableReader:
                     if not col.nullable:
                         log.add(file, line, col.name, "leer (required)")
                     out.append(None)
-                    if mode == 2:
+                    if mode in _WIDE:
                         out.append(None)
                     continue
                 if mode == 0 and len(value) <= MAX_TEXT or mode == 1 and value in codes:
@@ -307,10 +324,10 @@ class TableReader:
                 except _Bad as exc:
                     log.add(file, line, col.name, str(exc) if not col.personal else "ungültig")
                     out.append(None)
-                    if mode == 2:
+                    if mode in _WIDE:
                         out.append(None)
                     continue
-                if mode == 2:
+                if mode in _WIDE:
                     out.extend(converted)
                 else:
                     out.append(converted)
@@ -334,6 +351,10 @@ class TableReader:
                     if outcome_pos >= 0 and raw[outcome_pos] == "OFFEN":
                         continue
                     log.add(file, line, name, f"{show(raw[pos])} is after as_of "
+                                              f"{dates.from_day(as_of_day).isoformat()}")
+            for idx, name, pos in month_happened:
+                if out[idx] is not None and out[idx] > as_of_month:
+                    log.add(file, line, name, f"{show(raw[pos])} is after the month of as_of "
                                               f"{dates.from_day(as_of_day).isoformat()}")
             if plan and raw[status_pos] == "AKTIV" and raw[review_pos] == "":
                 log.add(file, line, "next_review_date", "leer, but required for an AKTIV plan")
