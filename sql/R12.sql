@@ -1,10 +1,11 @@
 -- R12 Integrationsquote K2, grouped by :group_by (office, sex, fluchtkontext, alleinerziehend).
--- elb_sum: the sum of the 12 month-end eLb stocks of the months :month - 11 .. :month (a person
--- is in the stock of month m when a merged ELB interval covers its last day), each person counted
+-- elb_sum: the sum of the 12 month-end eLb stocks of the months :month - 12 .. :month - 1, the
+-- months before those of the integrations, as the BA computes K2 (a person is in the stock of
+-- month m when a merged ELB interval covers its last day), each person counted
 -- in the group of their attribute on that day (alleinerziehend: HAUPTPERSON of an ALLEINERZIEHEND
 -- BG whose [start, end] covers it): read from d_month_stock, which the refresh counts per month
 -- and attribute cell. integrations_12m: integrations of those months, grouped by the attribute
--- on their start day s (d_integration). One row per group value that occurs in either, by
+-- on their start day s (d_integration), months :month - 11 .. :month. One row per group value that occurs in either, by
 -- label, then Gesamt. Months before the data's history have no d_month_stock rows (0).
 WITH st AS (
     SELECT
@@ -16,7 +17,7 @@ WITH st AS (
         END AS gkey,
         ms.elb
     FROM d_month_stock ms
-    WHERE ms.month_idx BETWEEN :month - 11 AND :month
+    WHERE ms.month_idx BETWEEN :month - 12 AND :month - 1
       AND ms.elb > 0
 ),
 it AS (

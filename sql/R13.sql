@@ -4,15 +4,15 @@
 -- lzb_activated: LZB at that month end and in a participation of a measure type with
 -- counts_for_activation that is active on that day (entry <= D <= coalesce(exit, planned end)).
 -- lzb: at the end of :month; lzb_prev_year: at the end of :month - 12; lzb_sum: the sum of the 12
--- month-end LZB stocks of :month - 11 .. :month; lzb_integrations_12m: integrations of those
--- months whose person was LZB on s - 1 (d_integration.lzb_prev), by the office on s. Months
+-- month-end LZB stocks of :month - 12 .. :month - 1 (the months before the integrations', as
+-- the BA computes K3E1); lzb_integrations_12m: integrations of :month - 11 .. :month whose person was LZB on s - 1 (d_integration.lzb_prev), by the office on s. Months
 -- before the data's history have no d_month_stock rows (0).
 WITH po AS (
     SELECT
         ms.office_id,
         SUM(CASE WHEN ms.month_idx = :month THEN ms.lzb ELSE 0 END) AS lzb,
         SUM(CASE WHEN ms.month_idx = :month - 12 THEN ms.lzb ELSE 0 END) AS lzb_prev_year,
-        SUM(CASE WHEN ms.month_idx >= :month - 11 THEN ms.lzb ELSE 0 END) AS lzb_sum,
+        SUM(CASE WHEN ms.month_idx <= :month - 1 THEN ms.lzb ELSE 0 END) AS lzb_sum,
         SUM(CASE WHEN ms.month_idx = :month THEN ms.lzb_activated ELSE 0 END) AS lzb_activated
     FROM d_month_stock ms
     WHERE ms.month_idx BETWEEN :month - 12 AND :month

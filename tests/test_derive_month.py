@@ -95,11 +95,13 @@ def _recount(db: Case) -> Counter[tuple[Any, ...]]:
                      and bg.start_day <= last <= bg_end)
             key = (m, bg.office_id, sex, int(residence in FLUCHT), ae)
             now, before = covered(iv, last), covered(iv, prev)
-            lzb = is_lzb(iv, last)
+            lzb, lzb_before = is_lzb(iv, last), is_lzb(iv, prev)
             active = any(f <= last <= t for f, t in parts.get(cno, []))
             for metric, hit in (("elb", now), ("lzb", lzb), ("lzb_activated", lzb and active),
                                 ("inflow", now and not before),
-                                ("outflow", before and not now)):
+                                ("outflow", before and not now),
+                                ("lzb_inflow", lzb and not lzb_before),
+                                ("lzb_outflow", lzb_before and not lzb)):
                 if hit:
                     counts[(*key, metric)] += 1
     return counts
@@ -110,7 +112,8 @@ def _stored(db: Case) -> Counter[tuple[Any, ...]]:
     for r in db.conn.execute(select(d_month_stock)).mappings():
         key = (r["month_idx"], r["office_id"], r["sex"], r["fluchtkontext"],
                r["alleinerziehend"])
-        for metric in ("elb", "lzb", "lzb_activated", "inflow", "outflow"):
+        for metric in ("elb", "lzb", "lzb_activated", "inflow", "outflow", "lzb_inflow",
+                       "lzb_outflow"):
             if r[metric]:
                 counts[(*key, metric)] += r[metric]
     return counts

@@ -193,31 +193,37 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
         R11("G", 1, 1, 0, 0, 1, 100.0),
         R11("Gesamt", 1, 1, 0, 0, 1, 100.0),
     ]),
-    # R12: avg = 12-month sum / 12, k2 = integrations * 12 / sum * 100
+    # R12: avg = sum of the 12 stocks M-12 .. M-1 (2025-10 .. 2026-09) / 12, k2 = integrations
+    # (2025-11 .. 2026-10) * 12 / sum * 100. The stocks of 2025-11 .. 2026-10 were Ahaus 187,
+    # Vreden 36, Übach 16 (239); the window moves by one month: minus the stock at the end of
+    # 2026-10 (Ahaus 14, Vreden 3, Übach 2), plus that of 2025-10 (Ahaus 17, Vreden 3, Übach 0).
     ("R12-office", "R12", "ctrl", {}, [
-        R12("Ahaus", S, 15.6, S),  # 6, secondary (7 - 6 = 1); 187/12 = 15.58
+        R12("Ahaus", S, 15.8, S),  # 6, secondary (7 - 6 = 1); 187 - 14 + 17 = 190: 15.83
         R12("Vreden", S, S, S),  # 1 integration (E013); 36/12 = 3.0, secondary for Übach's mean
-        R12(UEB, 0, S, S),  # 16/12 = 1.33: a mean of stocks below 3, and K2 with it
-        R12("Gesamt", 7, 19.9, 35.1),  # 239/12 = 19.92; 8400/239 = 35.15
+        R12(UEB, 0, S, S),  # 16 - 2 + 0 = 14: 14/12 = 1.17, a mean of stocks below 3; K2 with it
+        R12("Gesamt", 7, 20.0, 35.0),  # 240/12 = 20.0; 8400/240 = 35.0
     ]),
-    # sex: M = K01 K05 K07 K14 K16 K20 K21 K23 (12 each) + K09 6 + K10 11 + K12 3 + K18 2 = 118;
-    # W = 239 - 118 = 121. Integrations M: E004 E008 E013; W: E001 E002 E003 E006.
+    # sex, 2025-11 .. 2026-10: M = K01 K05 K07 K14 K16 K20 K21 K23 (12 each) + K09 6 + K10 11 +
+    # K12 3 + K18 2 = 118; W = 239 - 118 = 121. Stock M / W at the end of 2026-10: 9 / 10, of
+    # 2025-10: 11 / 9 (K18, K09 still eLb). Integrations M: E004 E008 E013; W: E001 E002 E003 E006.
     ("R12-sex", "R12", "ctrl", {"group_by": "sex"}, [
-        R12("M", 3, 9.8, 30.5),  # 118/12 = 9.83; 3600/118 = 30.51
-        R12("W", 4, 10.1, 39.7),  # 121/12 = 10.08; 4800/121 = 39.67
-        R12("Gesamt", 7, 19.9, 35.1),
+        R12("M", 3, 10.0, 30.0),  # 118 - 9 + 11 = 120; 3600/120
+        R12("W", 4, 10.0, 40.0),  # 121 - 10 + 9 = 120; 4800/120
+        R12("Gesamt", 7, 20.0, 35.0),
     ]),
-    # Fluchtkontext: K04 K22 K23 (12 each) + K31 (9) = 45; integrations E002 E013
+    # Fluchtkontext, 2025-11 .. 2026-10: K04 K22 K23 (12 each) + K31 (9) = 45; K31 is not eLb
+    # yet at the end of 2025-10 (3), is at the end of 2026-10 (4); integrations E002 E013
     ("R12-flucht", "R12", "ctrl", {"group_by": "fluchtkontext"}, [
-        R12("ja", S, 3.8, S),  # 45/12 = 3.75
-        R12("nein", S, 16.2, S),  # 5, secondary; 194/12 = 16.17
-        R12("Gesamt", 7, 19.9, 35.1),
+        R12("ja", S, 3.7, S),  # 45 - 4 + 3 = 44: 3.67
+        R12("nein", S, 16.3, S),  # 5, secondary; 194 - 15 + 17 = 196: 16.33
+        R12("Gesamt", 7, 20.0, 35.0),
     ]),
-    # alleinerziehend on the month end: K02 (12) + K32 (BG from 2026-04-01: 7) = 19; E001 on s
+    # alleinerziehend on the month end: K02 (2025-10 .. 2026-09: 12) + K32 (BG from 2026-04-01:
+    # April .. September, 6) = 18; E001 on s
     ("R12-ae", "R12", "ctrl", {"group_by": "alleinerziehend"}, [
-        R12("ja", S, S, S),  # 19/12 = 1.58: below 3
-        R12("nein", S, S, S),  # 6 and 220/12 = 18.33: secondary
-        R12("Gesamt", 7, 19.9, 35.1),
+        R12("ja", S, S, S),  # 18/12 = 1.5: below 3
+        R12("nein", S, S, S),  # 6 and 220 - 17 + 19 = 222: 18.5: secondary
+        R12("Gesamt", 7, 20.0, 35.0),
     ]),
     ("R12-before-history", "R12", "ctrl", {"month": "2000-01"}, [
         R12("Gesamt", 0, 0.0, N),
@@ -226,26 +232,30 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     # K09 (<= 04), K10 (not 06), K13 (<= 02), K15 (<= 07), K18 (<= 12) while eLb;
     # K05 (from 2024-09-01) has exactly 638 days on 2026-05-31: LZB from May; K06 (from
     # 2025-02-01) 638 days on 2026-10-31: LZB; K07 (from 2025-02-02) 637 days: not.
-    # Ahaus per month 2025-11..2026-10: 13 13 12 12 11 11 11 10 11 10 10 11 = 135; 2025-10: 13.
+    # Ahaus per month 2025-11..2026-10: 13 13 12 12 11 11 11 10 11 10 10 11 = 135; 2025-10: 13;
+    # the mean is over 2025-10 .. 2026-09 (M-12 .. M-1): 135 - 11 + 13 = 137.
     # Activated on 2026-10-31: K01 (AGH entry that day) K11 (AVGS) K17 (FBW planned end that
     # day) K05 (AVGS) -- K04's EGZ does not count for activation; Vreden K21 (AGH).
     ("R13-ctrl", "R13", "ctrl", {}, [
-        R13("Ahaus", 11, 13, -15.4, S, 11.3, S, S, S),  # 11/13-1; 135/12 = 11.25 -> 11.3;
+        R13("Ahaus", 11, 13, -15.4, S, 11.4, S, S, S),  # 11/13-1; 137/12 = 11.42;
         # 5 LZB integrations (all but E008) and 4 activated: secondary (Gesamt - Ahaus)
         R13("Vreden", 3, 3, 0.0, S, 3.0, S, S, S),  # E013; K21 activated
         R13(UEB, 0, 0, N, 0, 0.0, N, 0, N),  # K31/K32 too recent
-        R13("Gesamt", 14, 16, -12.5, 6, 14.3, 42.1, 5, 35.7),  # 171/12 = 14.25; 72/171; 5/14
+        R13("Gesamt", 14, 16, -12.5, 6, 14.4, 41.6, 5, 35.7),  # 171 - 14 + 16 = 173: 14.42;
+        # 7200/173 = 41.62; 5/14
     ]),
-    # R14: in/out per month (Ahaus): in Feb (K12) /16, Mar (K08) /17, Jul (K10) /14 ->
-    # (1/16 + 1/17 + 1/14)/12 = 1.61 %; out Jan 1/17, Mar 1/17, May 2/17, Jun 1/15, Aug 1/15 ->
-    # (4/17 + 2/15)/12 = 3.07 %. Übach starts from a stock of 0: K1E3/K1E4 empty.
-    # All: in Feb 2/19, Mar 1/21, Apr 1/21, Jul 1/19 -> 2.11 %; out Jan 1/20, Mar 1/21,
+    # R14: inflow(m) / stock(end of m), outflow(m) / stock(end of m - 1). Ahaus: in Feb (K12)
+    # /17, Mar (K08) /17, Jul (K10) /15 -> (2/17 + 1/15)/12 = 1.54 %; out Jan 1/17, Mar 1/17,
+    # May 2/17, Jun 1/15, Aug 1/15 -> (4/17 + 2/15)/12 = 3.07 %. Übach has month-end stocks of
+    # 0 (2025-11 .. 2026-01) and starts from 0: K1E3/K1E4 empty.
+    # All: in Feb 2/21, Mar 1/21, Apr 1/22, Jul 1/20 -> 1.99 %; out Jan 1/20, Mar 1/21,
     # May 2/22, Jun 1/20, Aug 1/20 -> 2.40 %.
     ("R14-ctrl", "R14", "ctrl", {}, [
-        R14("Ahaus", 14, 17, -17.6, 1.6, 3.1),  # 14/17 - 1 = -17.65 %
-        R14("Vreden", S, 3, S, S, S),  # elb 3: secondary for Übach's 2
+        R14("Ahaus", 14, 17, -17.6, 1.5, 3.1),  # 14/17 - 1 = -17.65 %
+        R14("Vreden", S, 3, S, S, 0.0),  # elb 3: secondary for Übach's 2; K1E4 reads the
+        # stocks M-12 .. M-1 (elb_prev_year shown), not elb
         R14(UEB, S, 0, N, N, N),  # elb 2 suppressed; prior year 0 is shown
-        R14("Gesamt", 19, 20, -5.0, 2.1, 2.4),
+        R14("Gesamt", 19, 20, -5.0, 2.0, 2.4),
     ]),
     # R15, default range = latest complete quarter 2026-07-01 .. 2026-09-30.
     # AGH: entries P01 (07-01) P03 (09-30) P15 (08-15) [P02 06-30, P14 10-31 outside];
@@ -445,12 +455,12 @@ def test_steering_sql_raw_counts(steering_case_engine: Engine) -> None:
         ("G", 3, 2, 1, 0, 1, 3), ("M", 1, 0, 0, 1, 1, 1), ("N", 1, 1, 0, 0, 0, 0),
         ("Q", 1, 1, 0, 0, 0, 0), (None, 1, 1, 0, 0, 0, 0), ("Gesamt", 7, 5, 1, 1, 2, 4)]
     assert _raw(e, "R12", {"month": M2026_10, "group_by": "office"}) == [
-        ("Ahaus", 6, 187), ("Vreden", 1, 36), (UEB, 0, 16), ("Gesamt", 7, 239)]
+        ("Ahaus", 6, 190), ("Vreden", 1, 36), (UEB, 0, 14), ("Gesamt", 7, 240)]
     assert _raw(e, "R12", {"month": M2026_10, "group_by": "alleinerziehend"}) == [
-        ("ja", 1, 19), ("nein", 6, 220), ("Gesamt", 7, 239)]
+        ("ja", 1, 18), ("nein", 6, 222), ("Gesamt", 7, 240)]
     assert _raw(e, "R13", {"month": M2026_10}) == [
-        ("Ahaus", 11, 13, 5, 135, 4), ("Vreden", 3, 3, 1, 36, 1), (UEB, 0, 0, 0, 0, 0),
-        ("Gesamt", 14, 16, 6, 171, 5)]
+        ("Ahaus", 11, 13, 5, 137, 4), ("Vreden", 3, 3, 1, 36, 1), (UEB, 0, 0, 0, 0, 0),
+        ("Gesamt", 14, 16, 6, 173, 5)]
     r14 = _raw(e, "R14", {"month": M2026_10})
     # office, s0 (elb) .. s12 (elb_prev_year), in0 .. in11, out0 .. out11 (index = months back)
     assert r14[0] == ("Ahaus", 14, 14, 14, 15, 14, 15, 17, 17, 17, 16, 17, 17, 17,

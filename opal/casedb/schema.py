@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     Index,
@@ -367,8 +368,24 @@ d_integration = Table(
     Column("alleinerziehend", Integer, nullable=False),  # on the start day s
     Column("lzb_prev", Integer, nullable=False),  # LZB on s - 1
     Column("bedarfsdeckend", Integer),  # 1/0 when s + 91 <= as_of, else null (unknown)
+    # K2E3: employed (integration kind) at the end of each of the 12 months after month_idx;
+    # null while the twelfth month end is after as_of
+    Column("continued", Integer),
 )
 Index("ix_d_integration_month", d_integration.c.month_idx)
+
+#: entries into GERINGFUEGIG / OEFF_GEFOERDERT employment by the integration rule (K2E1, K2E2):
+#: started while eLb on s or s - 1, at most one per person, month and kind
+d_entry = Table(
+    "d_entry", metadata,
+    Column("employment_id", _text_type(), primary_key=True),
+    Column("customer_no", _text_type(), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("start_day", Integer, nullable=False),
+    Column("month_idx", Integer, nullable=False),
+    Column("office_id", _text_type(), nullable=False),
+    Column("sex", String(1), nullable=False),
+)
 
 #: month-end stocks and flows per month and attribute cell (opal.refresh.derive_month): the
 #: persons eLb / LZB / LZB in an activating measure on the month's last day, and the inflow /
@@ -387,10 +404,33 @@ d_month_stock = Table(
     Column("lzb_activated", Integer, nullable=False),
     Column("inflow", Integer, nullable=False),
     Column("outflow", Integer, nullable=False),
+    Column("lzb_inflow", Integer, nullable=False),  # LZB at this month end, not at the last
+    Column("lzb_outflow", Integer, nullable=False),  # LZB at the last month end, not this
+)
+
+#: every monthly fact the key figures of § 48a SGB II (R17) read, per month, office and sex:
+#: the stocks and flows of d_month_stock (ae_elb: eLb alleinerziehend), the integrations of
+#: d_integration by their month (lzb_integrations: LZB on s - 1; ae_integrations: alleinerziehend
+#: on s; continued: K2E3's numerator by the integration's month), the entries of d_entry, and
+#: the money of benefit_payment (cents; paid_bg: BG with a row that month) by the BG's office and
+#: its HAUPTPERSON's sex ('' for a BG without one: in the county and office, in no sex). A figure
+#: for any month and office adds up at most 36 months of one office here.
+d_month_fact = Table(
+    "d_month_fact", metadata,
+    Column("month_idx", Integer, primary_key=True),
+    Column("office_id", _text_type(), primary_key=True),
+    Column("sex", String(1), primary_key=True),
+    *(Column(name, Integer, nullable=False) for name in (
+        "elb", "lzb", "lzb_activated", "inflow", "outflow", "lzb_inflow", "lzb_outflow",
+        "ae_elb", "integrations", "lzb_integrations", "ae_integrations", "continued",
+        "geringfuegig", "oeff_gefoerdert")),
+    Column("llu_cents", BigInteger, nullable=False),
+    Column("luh_cents", BigInteger, nullable=False),
+    Column("paid_bg", Integer, nullable=False),
 )
 
 DERIVED_TABLES = (d_meta, d_month, d_elb_interval, d_person, d_list_scope, d_integration,
-                  d_month_stock)
+                  d_entry, d_month_stock, d_month_fact)
 
 
 def viewer_for_staff(staff_id: str) -> str:

@@ -19,6 +19,7 @@ from opal import dates
 from opal.casedb.schema import (
     BASE_TABLES,
     d_elb_interval,
+    d_entry,
     d_integration,
     d_list_scope,
     d_meta,
@@ -27,7 +28,8 @@ from opal.casedb.schema import (
     d_person,
 )
 from opal.refresh.derive_calc import Interval, merge_intervals
-from opal.refresh.derive_integration import integration_rows
+from opal.refresh.derive_fact import build_month_fact
+from opal.refresh.derive_integration import entry_rows, integration_rows
 from opal.refresh.derive_load import CHUNK_PERSONS, BaseReader
 from opal.refresh.derive_month import mark_persons, month_stock_rows, new_marks
 from opal.refresh.derive_person import interval_rows, person_rows, scope_rows
@@ -78,6 +80,7 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
             write_rows(conn, d_person, person_rows(base, merged, as_of))
             write_rows(conn, d_list_scope, scope_rows(base))
             write_rows(conn, d_integration, integration_rows(base, merged, as_of))
+            write_rows(conn, d_entry, entry_rows(base, merged))
             mark_persons(marks, base, merged, as_of, base.activation)
             done += len(base.persons)
             if progress is not None:
@@ -85,3 +88,4 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
                          f"({time.monotonic() - began:.1f} s)")
             del base, merged
     write_rows(conn, d_month_stock, month_stock_rows(marks, as_of))
+    build_month_fact(conn)

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from opal import dates
-from opal.casedb.schema import BASE_TABLES, INTEGRATION_KINDS
+from opal.casedb.schema import BASE_TABLES
 
 _T = BASE_TABLES
 
@@ -52,13 +52,14 @@ class PersonRow(NamedTuple):
 
 
 class Job(NamedTuple):
-    """An employment spell of an integration kind that started on or before as_of."""
+    """An employment spell (any kind) that started on or before as_of."""
 
     employment_id: str
     start_day: int
     kind: str
     wz_section: str | None
     subsidised: int
+    end_day: int | None
 
 
 @dataclass
@@ -79,7 +80,7 @@ class BaseData:
     last_signed: dict[str, int] = field(default_factory=dict)  # any plan, any status
     last_entry: dict[str, int] = field(default_factory=dict)  # measure entries
     last_start: dict[str, int] = field(default_factory=dict)  # employment, any kind
-    jobs: dict[str, list[Job]] = field(default_factory=dict)
+    jobs: dict[str, list[Job]] = field(default_factory=dict)  # every kind (entries, K2E3)
     # per BG: (number of KIND members under 18 on as_of, one of them): the R07 child rule
     kids: dict[str, tuple[int, str]] = field(default_factory=dict)
     #: per person, ``(entry_day, active_to_day)`` of participations entered on or before as_of
@@ -255,7 +256,7 @@ class BaseReader:
         self._last_start = _stream(conn, _max_per_person("employment_spell", "start_day", d))
         self._jobs = _stream(conn, select(
             es.c.customer_no, es.c.employment_id, es.c.start_day, es.c.kind, es.c.wz_section,
-            es.c.subsidised).where(es.c.kind.in_(INTEGRATION_KINDS), es.c.start_day <= d)
+            es.c.subsidised, es.c.end_day).where(es.c.start_day <= d)
             .order_by(es.c.customer_no))
         self._activation = _stream(conn, select(
             mp.c.customer_no, mp.c.entry_day, mp.c.active_to_day)
@@ -309,8 +310,8 @@ class BaseReader:
         base.last_entry = {cno: int(day) for cno, day in self._last_entry.take(hi)}
         base.last_start = {cno: int(day) for cno, day in self._last_start.take(hi)}
         jobs: defaultdict[str, list[Job]] = defaultdict(list)
-        for cno, eid, start, kind, wz, sub in self._jobs.take(hi):
-            jobs[cno].append(Job(eid, start, kind, wz, sub))
+        for cno, eid, start, kind, wz, sub, end in self._jobs.take(hi):
+            jobs[cno].append(Job(eid, start, kind, wz, sub, end))
         base.jobs = dict(jobs)
         spans: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
         for cno, entry, active_to in self._activation.take(hi):

@@ -9,7 +9,8 @@ the month's last day), the number of persons who are
 - ``lzb_activated``: LZB on that day and in a participation of a measure type with
   ``counts_for_activation`` active that day (``entry_day <= D <= active_to_day``);
 - ``inflow``: eLb on that day, not on the last day of the previous month;
-- ``outflow``: eLb on the last day of the previous month, not on this month's last day.
+- ``outflow``: eLb on the last day of the previous month, not on this month's last day;
+- ``lzb_inflow`` / ``lzb_outflow``: the same for LZB (K3E3, K3E4).
 
 Each count carries the person's attributes at the month's last day (office, sex and Fluchtkontext
 do not change; alleinerziehend is HAUPTPERSON of an ALLEINERZIEHEND BG covering that day), so any
@@ -37,8 +38,8 @@ from opal.refresh.derive_load import BaseData
 Row = dict[str, Any]
 #: (first month_idx, last month_idx), both included
 Run = tuple[int, int]
-METRICS = ("elb", "lzb", "lzb_activated", "inflow", "outflow")
-ELB, LZB, LZB_ACTIVATED, INFLOW, OUTFLOW = range(len(METRICS))
+METRICS = ("elb", "lzb", "lzb_activated", "inflow", "outflow", "lzb_inflow", "lzb_outflow")
+ELB, LZB, LZB_ACTIVATED, INFLOW, OUTFLOW, LZB_INFLOW, LZB_OUTFLOW = range(len(METRICS))
 
 
 @cache
@@ -168,6 +169,9 @@ def mark_persons(marks: Marks, base: BaseData, merged: dict[str, list[Interval]]
               ((b + 1, b + 1) for _a, b in stock if b < last_month))
         lzb = merge_runs(lzb_runs(intervals, last_month))
         _mark(marks, static, ae_run, LZB, lzb)
+        _mark(marks, static, ae_run, LZB_INFLOW, ((a, a) for a, _b in lzb))
+        _mark(marks, static, ae_run, LZB_OUTFLOW,
+              ((b + 1, b + 1) for _a, b in lzb if b < last_month))
         spans = activation.get(p.customer_no)
         if spans and lzb:
             active = merge_runs(r for f, t in spans

@@ -1,0 +1,60 @@
+"""``d_month_fact``: every monthly fact of the key figures, per month, office and sex, in one
+statement inside the database (no county-sized dict in Python).
+
+It adds up the rows already derived (``d_month_stock``, ``d_integration``, ``d_entry``) and the
+money of ``benefit_payment`` (by the BG's office and the sex of its HAUPTPERSON, the lowest
+``customer_no`` if an export names several; '' without one). Portable SQL: ``UNION ALL`` and
+``GROUP BY``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from opal.casedb.schema import d_month_fact
+
+#: the measure columns of d_month_fact, in its order
+MEASURES = tuple(c.name for c in d_month_fact.columns
+                 if c.name not in ("month_idx", "office_id", "sex"))
+
+
+def _part(source: str, where: str, values: dict[str, str]) -> str:
+    """One branch of the union: the given measures, 0 for the others."""
+    cols = ", ".join(f"{values.get(m, '0')} AS {m}" for m in MEASURES)
+    return f"SELECT month_idx, office_id, sex, {cols} FROM {source}{where}"
+
+
+_STOCK = _part("d_month_stock", "", {
+    **{m: m for m in ("elb", "lzb", "lzb_activated", "inflow", "outflow", "lzb_inflow",
+                      "lzb_outflow")},
+    "ae_elb": "CASE WHEN alleinerziehend = 1 THEN elb ELSE 0 END"})
+_INTEGRATION = _part("d_integration", "", {
+    "integrations": "1", "lzb_integrations": "lzb_prev", "ae_integrations": "alleinerziehend",
+    "continued": "COALESCE(continued, 0)"})
+_ENTRY = _part("d_entry", "", {
+    "geringfuegig": "CASE WHEN kind = 'GERINGFUEGIG' THEN 1 ELSE 0 END",
+    "oeff_gefoerdert": "CASE WHEN kind = 'OEFF_GEFOERDERT' THEN 1 ELSE 0 END"})
+_PAYMENT = _part(
+    """(SELECT bp.month_idx, bu.office_id, COALESCE(hp.sex, '') AS sex, bp.llu_cents,
+               bp.luh_cents
+        FROM benefit_payment bp
+        JOIN benefit_unit bu ON bu.bg_id = bp.bg_id
+        LEFT JOIN (SELECT p.bg_id, p.sex FROM person p
+                   WHERE p.bg_role = 'HAUPTPERSON'
+                     AND p.customer_no = (SELECT MIN(q.customer_no) FROM person q
+                                          WHERE q.bg_id = p.bg_id
+                                            AND q.bg_role = 'HAUPTPERSON')) hp
+          ON hp.bg_id = bp.bg_id) pay""", "",
+    {"llu_cents": "llu_cents", "luh_cents": "luh_cents", "paid_bg": "1"})
+
+BUILD_SQL = (
+    f"INSERT INTO d_month_fact (month_idx, office_id, sex, {', '.join(MEASURES)}) "
+    f"SELECT month_idx, office_id, sex, {', '.join(f'SUM({m})' for m in MEASURES)} FROM ("
+    f"{_STOCK} UNION ALL {_INTEGRATION} UNION ALL {_ENTRY} UNION ALL {_PAYMENT}"
+    ") u GROUP BY month_idx, office_id, sex"
+)
+
+
+def build_month_fact(conn: Connection) -> None:
+    """Fill ``d_month_fact`` from the derived tables and ``benefit_payment`` on ``conn``."""
+    conn.exec_driver_sql(BUILD_SQL)
