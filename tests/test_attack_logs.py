@@ -178,8 +178,11 @@ def test_headers_on_every_report_and_format(hm: HmPortal) -> None:
             assert response.status_code == 200, (code, fmt)
             assert_headers(response, (code, fmt))
             disposition = response.headers["Content-Disposition"]
-            assert re.fullmatch(rf'attachment; filename="OPAL_{code}_2026-11-23_'
-                                rf'[0-9]{{8}}T[0-9]{{6}}Z\.{fmt}"', disposition), disposition
+            # server-made names only: the CSV's carries title, data date and local time made
+            stem = (r"[A-Za-z0-9-]+_Datenstand-2026-11-23_erstellt-2026-11-24_[0-9]{6}_MEZ"
+                    if fmt == "csv" else r"2026-11-23_[0-9]{8}T[0-9]{6}Z")
+            assert re.fullmatch(rf'attachment; filename="OPAL_{code}_{stem}\.{fmt}"',
+                                disposition), disposition
 
 
 def test_headers_and_no_internals_on_every_error_status(hm: HmPortal, tmp_path: Path,
