@@ -4,8 +4,9 @@ table (``opal.roles``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from opal.catalogue import ReportDefinition
 from opal.errors import AccessDenied
@@ -70,3 +71,31 @@ def linkage(conn: Connection, actor: Actor) -> Linkage:
         return Linkage(True, role.unit)
     unit = link.unit(conn, link_id) if link_id else None
     return Linkage(False) if unit is None else Linkage(True, unit)
+
+
+def case_manager_choices(conn: Connection, actor: Actor, as_of_day: int) -> dict[str, str]:
+    """The case managers a person list may be narrowed to (``case_manager``), id -> name.
+
+    A team lead: every FALLMANAGEMENT/ARBEITSVERMITTLUNG member of the team, active or not. A
+    case manager: themself and each colleague they cover on ``as_of``. Nobody else: none.
+    Sorted by display name the German way (DIN 5007-1), then by staff id.
+    """
+    from opal.collation import din5007
+
+    rows: list[Any] = []
+    if actor.role == "team_lead" and actor.team_id:
+        rows = list(conn.execute(
+            text("SELECT staff_id, display_name FROM staff WHERE team_id = :t "
+                 "AND \"function\" IN ('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')"),
+            {"t": actor.team_id}))
+    elif actor.role == "case_manager" and actor.staff_id:
+        rows = list(conn.execute(
+            text("SELECT staff_id, display_name FROM staff WHERE staff_id = :s "
+                 "UNION SELECT c.staff_id, c.display_name FROM stand_in si "
+                 "JOIN staff c ON c.staff_id = si.covers_staff_id "
+                 "WHERE si.staff_id = :s AND si.from_day <= :d "
+                 "AND (si.to_day IS NULL OR si.to_day >= :d)"),
+            {"s": actor.staff_id, "d": as_of_day}))
+    ordered = sorted(((str(r[0]), str(r[1])) for r in rows),
+                     key=lambda r: (din5007(r[1]), r[1], r[0]))
+    return dict(ordered)

@@ -19,7 +19,7 @@ ORIENTATIONS = ("portrait", "landscape")
 _CODE = re.compile(r"^R[0-9]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REPORT_KEYS = {"code", "title", "group", "roles", "formats", "kind", "orientation", "sql",
-                "sort", "help", "params", "columns", "date_range", "disclosure"}
+                "sort", "help", "params", "columns", "date_range", "disclosure", "collate"}
 _PARAM_KEYS = {"name", "type", "label", "min", "max", "default", "choices", "labels",
                "optional", "align"}
 _COLUMN_KEYS = {"key", "label", "type", "decimals", "count", "compute", "suppress_with",
@@ -82,6 +82,8 @@ class ReportDefinition:
     columns: tuple[ColumnDef, ...]
     date_range: DateRange | None = None
     disclosure: Disclosure = field(default_factory=Disclosure)
+    #: the text column of the specified row order: the engine orders it the German way
+    collate: str | None = None
 
     @property
     def visible_columns(self) -> tuple[ColumnDef, ...]:
@@ -295,7 +297,8 @@ def load_definition(path: Path, sql_dir: Path, problems: list[str]) -> ReportDef
         sort=_tuple(raw.get("sort"), f"{where} sort", problems), help=str(raw.get("help", "")),
         params=tuple(p for p in params if p is not None),
         columns=tuple(c for c in columns if c is not None), date_range=date_range,
-        disclosure=_disclosure(raw.get("disclosure"), where, problems))
+        disclosure=_disclosure(raw.get("disclosure"), where, problems),
+        collate=str(raw["collate"]) if raw.get("collate") is not None else None)
 
 
 def load_catalogue(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:

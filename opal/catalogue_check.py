@@ -48,6 +48,9 @@ def check_definition(d: Defn) -> list[str]:
     for fmt in d.formats:
         if fmt not in FORMAT_NAMES:
             out.append(f"format {fmt!r} is not registered")
+    if d.collate is not None and not any(c.key == d.collate and c.type == "text"
+                                         and not c.hidden for c in d.columns):
+        out.append(f"collate {d.collate!r} is not a visible text column")
     out.extend(_check_params(d))
     out.extend(_check_columns(d))
     out.extend(_check_disclosure(d))
@@ -98,6 +101,9 @@ def _check_params(d: Defn) -> list[str]:
             out.append(f"{where}: default must be \"latest\"")
         elif p.type == "bool" and p.default is not None and not isinstance(p.default, bool):
             out.append(f"{where}: default must be true or false")
+        elif p.type == "staff" and (not p.optional or p.default is not None
+                                    or d.kind != "list"):
+            out.append(f"{where}: staff is an optional filter of a person list, no default")
     rng = d.date_range
     if rng is not None:
         types = {p.name: p.type for p in d.params}

@@ -16,7 +16,7 @@ from opal.result import ParamValue
 if TYPE_CHECKING:
     from opal.catalogue import ParamDef, ReportDefinition
 
-PARAM_TYPES = ("int", "date", "month", "code", "bool")
+PARAM_TYPES = ("int", "date", "month", "code", "bool", "staff")
 #: names the server fills in; never accepted from a request
 RESERVED = ("_as_of", "_viewer", "_staff_id", "_team_id", "_county")
 #: arguments the web accepts besides the declared ones
@@ -98,6 +98,10 @@ def _bool(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
         return 0, False
     raise Bad("Bitte ja oder nein angeben.")
 
+
+#: what a bad ``staff`` value is told: the same for a foreign, unknown or malformed id, so that
+#: the answer never confirms or denies that a staff id exists
+BAD_STAFF = "Bitte eine Fallmanagerin oder einen Fallmanager aus der Auswahl angeben."
 
 #: type -> parser(param, raw text, as_of) -> (bind value, display value)
 PARSERS: dict[str, Callable[[ParamDef, str, date], tuple[Any, Any]]] = {
@@ -184,11 +188,14 @@ def _control(defn: ReportDefinition, args: Mapping[str, str], errors: dict[str, 
 
 
 def parse_params(defn: ReportDefinition, args: Mapping[str, str], as_of: date, *,
-                 allow_sort: bool = True, paged: bool = False) -> ParsedParams:
+                 allow_sort: bool = True, paged: bool = False,
+                 staff: Mapping[str, str] | None = None) -> ParsedParams:
     """Validate ``args`` against ``defn``; raise one ParameterError naming every bad field.
 
     ``allow_sort``: accept ``sort``/``desc``/``page`` (the web); ``opal run`` passes False.
     ``paged``: validate ``page`` (an HTML page); downloads ignore it.
+    ``staff``: staff id -> display name a ``staff`` parameter may take (the access module's
+    choice for the actor); none given: only the empty value.
     """
     errors: dict[str, str] = {}
     declared = {p.name: p for p in defn.params}
@@ -218,14 +225,20 @@ def parse_params(defn: ReportDefinition, args: Mapping[str, str], as_of: date, *
             continue
         raw = given.get(p.name, "")
         try:
+            if raw and p.type == "staff":
+                if raw not in (staff or {}):
+                    raise Bad(BAD_STAFF)
+                bind[p.name] = raw
+                display.append(ParamValue(p.name, p.label, raw, (staff or {})[raw]))
+                continue
             if raw:
                 b, shown = PARSERS[p.type](p, raw, as_of)
             else:
                 found = default_value(p, as_of)
                 if found is None and not p.optional:
                     raise Bad("Bitte einen Wert angeben.")
-                b, shown = found if found is not None else (("" if p.type == "code" else None),
-                                                             None)
+                b, shown = found if found is not None else (
+                    ("" if p.type in ("code", "staff") else None), None)
         except Bad as exc:
             errors[p.name] = str(exc)
             continue

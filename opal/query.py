@@ -20,10 +20,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from config import Config
 from opal import dates
-from opal.access import Actor, can_run, linkage, scope_for
+from opal.access import Actor, can_run, case_manager_choices, linkage, scope_for
 from opal.audit import record
 from opal.catalogue import Catalogue, ReportDefinition
 from opal.clock import Clock, system_clock
+from opal.collation import text_key
 from opal.compute import parse, round_half_up, to_fraction
 from opal.db import is_sqlite, sqlite_path
 from opal.disclosure import protect, under_control
@@ -166,8 +167,10 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
                 run.as_of = dates.from_day(int(meta[0]))
                 link = linkage(conn, run.actor)
                 scope = scope_for(run.actor, link.live)
+                staff = (case_manager_choices(conn, run.actor, dates.day(run.as_of))
+                         if any(p.type == "staff" for p in defn.params) else None)
                 parsed = parse_params(defn, run.args, run.as_of,
-                                      allow_sort=run.client != "cli", paged=paged)
+                                      allow_sort=run.client != "cli", paged=paged, staff=staff)
                 binds = {**parsed.bind, **scope, "_as_of": dates.day(run.as_of)}
                 result = conn.execute(text(defn.sql), binds)
                 raw_rows = [dict(r) for r in result.mappings()]
@@ -185,6 +188,8 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
     rows, suppressed = shape_rows(defn, raw_rows, under_control(run.actor.role))
     if parsed.sort:
         rows = sort_rows(rows, parsed.sort, parsed.desc, defn.visible_columns[0].key)
+    elif defn.collate:  # the specified order by a text: German, the same on both databases
+        rows = sort_rows(rows, defn.collate, False, defn.visible_columns[0].key)
     limit = ctx.config.export_max_rows
     if run.fmt != "html" and len(rows) > limit:
         raise ExportTooLarge(len(rows), limit)
@@ -276,10 +281,16 @@ def _computed(col: ColumnDef, value: Fraction) -> int | Decimal:
 
 def sort_rows(rows: list[dict[str, Any]], key: str, desc: bool,
               first_key: str) -> list[dict[str, Any]]:
-    """Stable sort by ``key``; None and SUPPRESSED last either way; a Gesamt row stays last."""
+    """Sort by ``key``; None and SUPPRESSED last either way; a Gesamt row stays last. Text
+    the German way (DIN 5007-1, then code point), equal texts by the first (id) column."""
     body = [r for r in rows if r.get(first_key) != "Gesamt"]
     tail = [r for r in rows if r.get(first_key) == "Gesamt"]
     present = [r for r in body if r[key] is not None and r[key] is not SUPPRESSED]
     missing = [r for r in body if r[key] is None or r[key] is SUPPRESSED]
-    present.sort(key=lambda r: r[key], reverse=desc)
+    if any(isinstance(r[key], str) for r in present):
+        if key != first_key:  # ties: the first column ascending, in either direction
+            present.sort(key=lambda r: text_key(r.get(first_key) or ""))
+        present.sort(key=lambda r: text_key(r[key]), reverse=desc)
+    else:
+        present.sort(key=lambda r: r[key], reverse=desc)
     return present + missing + tail

@@ -62,6 +62,7 @@ class ParamValue:
     name: str
     label: str
     value: Any  # JSON-ready: int, str (ISO date, YYYY-MM, code), bool or None
+    text: str | None = None  # how people read the value, when not the value itself (a name)
 
 
 @dataclass(frozen=True)

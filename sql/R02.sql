@@ -14,6 +14,7 @@ JOIN d_list_scope s
 WHERE p.is_elb = 1
   AND (p.last_contact_day IS NULL OR :_as_of - p.last_contact_day > :n_days)
   AND (:profile_group = '' OR p.profile_group = :profile_group)
+  AND (:case_manager = '' OR p.case_manager_id = :case_manager)
 ORDER BY
     CASE WHEN p.last_contact_day IS NULL THEN 0 ELSE 1 END,
     CASE WHEN p.last_contact_day IS NULL THEN 0 ELSE :_as_of - p.last_contact_day END DESC,

@@ -17,6 +17,7 @@ JOIN d_list_scope s
     ON s.customer_no = p.customer_no
    AND s.viewer = :_viewer
 WHERE p.is_elb = 1
+  AND (:case_manager = '' OR p.case_manager_id = :case_manager)
   AND (p.plan_id IS NULL OR p.plan_next_review_day <= :_as_of + :lead_days)
 ORDER BY
     CASE

@@ -13,6 +13,7 @@ JOIN d_list_scope s
     ON s.customer_no = p.customer_no
    AND s.viewer = :_viewer
 WHERE p.u25 = 1
+  AND (:case_manager = '' OR p.case_manager_id = :case_manager)
   AND p.elb_since_day IS NOT NULL
   AND :_as_of - p.elb_since_day >= :min_days
   AND p.offer_since_entry = 0

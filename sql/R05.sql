@@ -25,6 +25,7 @@ CROSS JOIN measure_participation mp
 JOIN measure_type mt ON mt.measure_code = mp.measure_code
 JOIN d_person p ON p.customer_no = s.customer_no
 WHERE s.viewer = :_viewer
+  AND (:case_manager = '' OR p.case_manager_id = :case_manager)
   AND mp.customer_no = s.customer_no
   AND mp.exit_day IS NULL
   AND mp.entry_day <= :_as_of

@@ -11,6 +11,7 @@ JOIN d_list_scope s
     ON s.customer_no = p.customer_no
    AND s.viewer = :_viewer
 WHERE p.is_elb = 1
+  AND (:case_manager = '' OR p.case_manager_id = :case_manager)
   AND p.lzb = 0
   AND p.elb_days_730 < 638
   AND p.elb_days_730 >= :threshold_days

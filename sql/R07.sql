@@ -20,6 +20,7 @@ WITH c AS (
         ON s.customer_no = p.customer_no
        AND s.viewer = :_viewer
     WHERE p.is_elb = 1
+      AND (:case_manager = '' OR p.case_manager_id = :case_manager)
 )
 SELECT customer_no, name, case_manager, age, elb_days_2555, al_days, p16i, p16e
 FROM c

@@ -14,6 +14,7 @@ JOIN contact c
    AND c.contact_day >= :_as_of - :period_days + 1
    AND c.contact_day <= :_as_of
 WHERE s.viewer = :_viewer
+  AND (:case_manager = '' OR p.case_manager_id = :case_manager)
 GROUP BY p.customer_no, p.name, p.case_manager
 HAVING COUNT(*) >= :min_count
 ORDER BY COUNT(*) DESC, p.customer_no

@@ -83,6 +83,8 @@ def format_param(param: ParamValue) -> str:
     value = param.value
     if value is None:
         return "alle"
+    if param.text is not None:
+        return param.text
     text = param_text(param)
     if text is not None:
         return text

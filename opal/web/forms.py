@@ -41,8 +41,9 @@ def _shown_default(param: Any, as_of: date | None) -> str:
 
 
 def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, str],
-                 as_of: date | None) -> list[Field]:
-    """Return the form fields with the values given (or the defaults) and their errors."""
+                 as_of: date | None, staff: Mapping[str, str] | None = None) -> list[Field]:
+    """Return the form fields with the values given (or the defaults) and their errors;
+    ``staff`` (id -> display name) are the case managers a ``staff`` field offers."""
     fields = []
     for p in definition.params:
         value = args[p.name] if p.name in args else _shown_default(p, as_of)
@@ -50,6 +51,8 @@ def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, 
         kind = {"int": "number", "date": "date", "month": "month"}.get(p.type, "select")
         if p.type == "bool":
             options = [("ja", "ja"), ("nein", "nein")]
+        elif p.type == "staff":
+            options = [("", "(alle)"), *(staff or {}).items()]
         elif p.type == "code":
             if p.name in PARAM_DOMAINS:
                 options = choices(PARAM_DOMAINS[p.name], p.choices)

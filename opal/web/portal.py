@@ -75,6 +75,21 @@ class Portal:
         except Exception:  # no live generation yet: nobody is linked
             return False
 
+    def case_manager_choices(self, actor: Any) -> dict[str, str]:
+        """The case managers the actor may narrow a person list to (access decides)."""
+        from opal import dates
+        from opal.access import case_manager_choices
+
+        live = self.live()
+        if live is None:
+            return {}
+        try:
+            with self.engine_ctx.case_engine.connect() as conn:
+                return case_manager_choices(conn, actor, dates.day(live.as_of))
+        except Exception:  # no live generation: nothing to offer
+            current_app.logger.exception("case manager choices unreadable")
+            return {}
+
     def run(self, code: str, actor: Any, args: Mapping[str, str], fmt: str, *,
             client: str, paged: bool) -> Result:
         """Run a report through the engine: access, parameters, query, audit."""

@@ -85,7 +85,9 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
     """Render the report page: form (with errors), and the table when there is a result."""
     args = {k: v if isinstance(v, str) else ", ".join(v) for k, v in args.items()}
     live = portal().live()
-    fields = build_fields(definition, args, errors, live.as_of if live else None)
+    staff = (portal().case_manager_choices(current_user.actor())
+             if any(p.type == "staff" for p in definition.params) else None)
+    fields = build_fields(definition, args, errors, live.as_of if live else None, staff)
     table = downloads = None
     if result is not None:
         page = int(result.extra.get("page") or 1)
