@@ -614,3 +614,21 @@ def test_opal_users_add_with_a_password_takes_a_directory_account_over(one_app: 
     assert response.status_code == 401  # now only the local password counts
     assert login(one_app.test_client(), "anna.arendt",
                  "lokales-Passwort-lang").status_code == 302
+
+
+def test_with_every_waiting_slot_held_a_sign_in_answers_at_once(slapd: Slapd) -> None:
+    from opal import directory
+
+    cfg = with_directory(Config.from_env({}, secret_key="x"), slapd.env())
+    held = 0
+    try:
+        while directory._SLOTS.acquire(blocking=False):  # workers stuck on a silent server
+            held += 1
+        assert 0 < held <= directory.MAX_WAITING  # a worker of an earlier test may hold one
+        verdict = directory.authenticate(cfg, "anna.arendt", password_of("anna.arendt"))
+        assert (verdict.kind, verdict.reason) == (
+            "unavailable", "Verzeichnis nicht erreichbar: zu viele offene Anfragen")
+    finally:
+        for _ in range(held):
+            directory._SLOTS.release()
+    assert directory.authenticate(cfg, "anna.arendt", password_of("anna.arendt")).kind == "ok"
