@@ -26,7 +26,9 @@ SELECT
     t.focus AS focus,
     COALESCE(fte.fte_e4, 0) AS fte_e4,
     COALESCE(elb.elb, 0) AS elb,
-    CASE WHEN t.focus = 'U25' THEN :target_u25 ELSE :target_ue25 END AS target
+    CASE WHEN t.focus = 'U25' THEN :target_u25
+         WHEN t.focus = 'FM' THEN :target_fm
+         ELSE :target_ue25 END AS target
 FROM team t
 JOIN office o ON o.office_id = t.office_id
 LEFT JOIN fte ON fte.team_id = t.team_id

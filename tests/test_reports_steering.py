@@ -114,13 +114,15 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     ("R09-ctrl", "R09", "ctrl", {}, [
         R09("T1", "Ahaus U25", "Ahaus", "U25", 1.5, 6, 4.0, 75, -94.7),  # 4/75 - 1 = -94.67 %
         R09("T2", "Ahaus Markt", "Ahaus", "UE25", 0.75, 4, 5.3, 150, -96.4),  # 5.333/150 - 1
-        R09("T3", "Vreden Fallmanagement", "Vreden", "FM", 0.8, 3, 3.8, 150, -97.5),  # 3.75
+        R09("T3", "Vreden Fallmanagement", "Vreden", "FM", 0.8, 3, 3.8, 75, -95.0),  # 3.75/75
         R09("T4", UEB_TEAM, UEB, "UE25", 0.25, S, S, 150, S),  # elb 2: suppressed
     ]),
-    ("R09-ctrl-targets", "R09", "ctrl", {"target_u25": "10", "target_ue25": "10"}, [
+    ("R09-ctrl-targets", "R09", "ctrl", {"target_u25": "10", "target_ue25": "10",
+                                         "target_fm": "20"}, [
         R09("T1", "Ahaus U25", "Ahaus", "U25", 1.5, 6, 4.0, 10, -60.0),  # 4/10 - 1
         R09("T2", "Ahaus Markt", "Ahaus", "UE25", 0.75, 4, 5.3, 10, -46.7),  # 5.333/10 - 1
-        R09("T3", "Vreden Fallmanagement", "Vreden", "FM", 0.8, 3, 3.8, 10, -62.5),  # 3.75/10
+        # FM teams against target_fm: 3.75/20 - 1 = -81.25 % -> -81.3 (half away from zero)
+        R09("T3", "Vreden Fallmanagement", "Vreden", "FM", 0.8, 3, 3.8, 20, -81.3),
         R09("T4", UEB_TEAM, UEB, "UE25", 0.25, S, S, 10, S),
     ]),
     ("R09-tl2", "R09", "tl2", {}, [
@@ -403,6 +405,7 @@ def test_steering_rows(steering_world: SteeringWorld, code: str, user: str,
     ("R15", {"from_date": "2026-10-01", "to_date": "2026-10-30"}, "to_date"),
     ("R15", {"legal_basis": "P99"}, "legal_basis"),
     ("R09", {"target_u25": "9"}, "target_u25"),
+    ("R09", {"target_fm": "501"}, "target_fm"),
     ("R10", {"days": "366"}, "days"),
 ])
 def test_steering_bad_parameters(steering_world: SteeringWorld, code: str,
@@ -444,10 +447,10 @@ M2026_10 = dates.month_idx(2026, 10)
 def test_steering_sql_raw_counts(steering_case_engine: Engine) -> None:
     """The integer columns the SQL hands the engine (loaded directly, derived layer built)."""
     e = steering_case_engine
-    assert _raw(e, "R09", {"target_u25": 75, "target_ue25": 150}) == [
+    assert _raw(e, "R09", {"target_u25": 75, "target_ue25": 150, "target_fm": 60}) == [
         ("T1", "Ahaus U25", "Ahaus", "U25", 15000, 6, 75),
         ("T2", "Ahaus Markt", "Ahaus", "UE25", 7500, 4, 150),
-        ("T3", "Vreden Fallmanagement", "Vreden", "FM", 8000, 3, 150),
+        ("T3", "Vreden Fallmanagement", "Vreden", "FM", 8000, 3, 60),
         ("T4", UEB_TEAM, UEB, "UE25", 2500, 2, 150)]
     assert _raw(e, "R10", {"days": 90, "_county": 0, "_team_id": "T2"}) == [
         ("A", 2, 1), ("B", 3, 2), ("C", 1, 0), (None, 0, 0), ("Gesamt", 6, 3)]

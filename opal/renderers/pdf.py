@@ -37,6 +37,8 @@ from opal.result import SUPPRESSED, ColumnDef, Result
 
 FORMAT = Format("pdf", "PDF", "application/pdf", download=True, streams=False)
 SIZE = 8  # body font size (pt)
+#: the smallest type a wide table shrinks to rather than break words
+MIN_SIZE = 5.5
 LEADING = 10
 PAD_X = 4
 PAD_Y = 2.5
@@ -47,6 +49,12 @@ WIDE_COLUMNS = 8
 MIN_TEXT = 42
 #: the widest DejaVu glyph is below 1 em: a text of n chars at most n * SIZE wide
 EM = 1.0
+
+#: on every page of a person list (reports.md, "Every output")
+SOCIAL_DATA_MARKING = "Sozialdaten – nur für den dienstlichen Gebrauch (§ 35 SGB I)"
+#: a text column is at least as wide as its longest word, up to this (pt): no word is broken
+#: unless it alone is wider than this (a hostile or absurd value)
+MAX_WORD = 150.0
 
 HEAD_BG = colors.HexColor("#E4E8ED")
 ZEBRA = colors.HexColor("#F3F5F7")
@@ -77,10 +85,11 @@ def page_info(result: Result) -> PageInfo:
         params=tuple((p.label, _CONTROL.sub(" ", format_param(p))) for p in result.params),
         as_of=format_date(result.as_of),
         created=result.made,
+        marking=SOCIAL_DATA_MARKING if result.kind == "list" else "",
     )
 
 
-def _natural_width(texts: list[str], col: ColumnDef) -> float:
+def _natural_width(texts: list[str], col: ColumnDef, size: float = 8) -> float:
     """Return the width a column wants: all of a number, ~95th percentile of a text."""
     if not texts:
         return 0.0
@@ -89,9 +98,17 @@ def _natural_width(texts: list[str], col: ColumnDef) -> float:
         sample = texts[::step]
         rank = max(1, len(sample) // 20)
         longest = heapq.nlargest(rank, sample, key=len)[-1]
-        return float(stringWidth(longest, FONT, SIZE))
+        return float(stringWidth(longest, FONT, size))
     longest_texts = heapq.nlargest(3, texts, key=len)
-    return max(float(stringWidth(t, FONT, SIZE)) for t in longest_texts)
+    return max(float(stringWidth(t, FONT, size)) for t in longest_texts)
+
+
+def _longest_word(texts: list[str], size: float = 8) -> float:
+    """Return the width of the longest word in a (sampled) column: where a wrap may not cut."""
+    step = max(1, len(texts) // 5000)
+    words = {w for t in texts[::step] for w in t.split()}
+    longest = heapq.nlargest(20, words, key=len)
+    return max((float(stringWidth(w, FONT, size)) for w in longest), default=0.0)
 
 
 def fit_widths(natural: list[float], minimum: list[float], flexible: list[bool],
@@ -160,11 +177,24 @@ class ResultPdf(ReportPage):
         self.texts = [[cell_text(v, c) for v, c in zip(shown_row(row, keys, shows), self.cols,
                                                       strict=True)] for row in result.rows]
         self.totals = self._totals()
+        self._set_size(SIZE)
         natural, minimum, flexible = self._column_needs()
         wide = result.orientation == "landscape" or len(self.cols) > WIDE_COLUMNS
         portrait_width = A4[0] - 2 * self.margin
         super().__init__(page_info(result), wide=wide or sum(minimum) > portrait_width * 1.1)
+        while sum(minimum) > self.frame_width and self.size > MIN_SIZE:
+            # words would break: a smaller type instead (widths shrink with it, padding not)
+            scale = (self.frame_width - 2 * PAD_X * len(minimum)) / (
+                sum(minimum) - 2 * PAD_X * len(minimum))
+            self._set_size(max(MIN_SIZE, self.size * min(scale, 0.99)))
+            natural, minimum, flexible = self._column_needs()
         self.widths = fit_widths(natural, minimum, flexible, self.frame_width) if natural else []
+
+    def _set_size(self, size: float) -> None:
+        """Set the table's type size (and with it leading and plain row height)."""
+        self.size = round(size, 2)
+        self.leading = round(self.size * LEADING / SIZE, 2)
+        self.plain_row = self.leading + 2 * PAD_Y
 
     def get_story(self) -> list[Flowable]:
         """Return one table per page (header row on each), or "Keine Einträge."."""
@@ -174,14 +204,14 @@ class ResultPdf(ReportPage):
         room = self.frame_height - head_height - 1  # 1 pt slack against rounding
         rows: list[list[Any]] = []
         heights: list[float] = []
-        text_style = style("cell", SIZE, leading=LEADING)
+        text_style = style("cell", self.size, leading=self.leading)
         for texts in self.texts:
             cells, height = self._cells(texts, text_style, room)
             rows.append(cells)
             heights.append(height)
         if self.totals is not None:
             rows.append(self.totals)
-            heights.append(PLAIN_ROW)
+            heights.append(self.plain_row)
         if not self.result.rows:
             table = self._table([head], [head_height], sums=False)
             return [table, Spacer(1, 6), para("Keine Einträge.", style("empty", 9))]
@@ -199,14 +229,14 @@ class ResultPdf(ReportPage):
     def _head(self) -> tuple[list[Any], float]:
         """Return the header cells (plain bold text; a Paragraph only where a label wraps)."""
         cells: list[Any] = []
-        height = PLAIN_ROW
+        height = self.plain_row
         for i, (col, width) in enumerate(zip(self.cols, self.widths, strict=True)):
             label = printable(_CONTROL.sub(" ", col.label))
-            if stringWidth(label, FONT_BOLD, SIZE) <= width - 2 * PAD_X:
+            if stringWidth(label, FONT_BOLD, self.size) <= width - 2 * PAD_X:
                 cells.append(label)
                 continue
-            cell = para(label, style(f"h{i}", SIZE, bold=True, align=_align(col),
-                                     leading=LEADING))
+            cell = para(label, style(f"h{i}", self.size, bold=True, align=_align(col),
+                                     leading=self.leading))
             height = max(height, cell.wrap(width - 2 * PAD_X, 1000)[1] + 2 * PAD_Y)
             cells.append(cell)
         return cells, height
@@ -219,19 +249,19 @@ class ResultPdf(ReportPage):
         if self.result.kind == "aggregate":  # the SQL's "Gesamt" rows stand out like sums
             for i, row in enumerate(data[1:], 1):
                 if row and row[0] == "Gesamt":
-                    table.setStyle([("FONT", (0, i), (-1, i), FONT_BOLD, SIZE, LEADING),
+                    table.setStyle([("FONT", (0, i), (-1, i), FONT_BOLD, self.size, self.leading),
                                     ("LINEABOVE", (0, i), (-1, i), 0.6, INK)])
         return table
 
     def _cells(self, texts: list[str], text_style: Any, room: float) -> tuple[list[Any], float]:
         """Return one row's cells (plain strings; Paragraphs where text must wrap) and height."""
-        height = PLAIN_ROW
+        height = self.plain_row
         cells: list[Any] = texts
         for i, (text, col, width) in enumerate(zip(texts, self.cols, self.widths, strict=True)):
             inner = width - 2 * PAD_X
-            if col.type != "text" or len(text) * SIZE * EM <= inner:
+            if col.type != "text" or len(text) * self.size * EM <= inner:
                 continue
-            if stringWidth(text, FONT, SIZE) <= inner:
+            if stringWidth(text, FONT, self.size) <= inner:
                 continue
             if cells is texts:
                 cells = list(texts)
@@ -248,14 +278,15 @@ class ResultPdf(ReportPage):
     def _table_style(self, n_rows: int, sums: bool) -> TableStyle:
         last_data = n_rows - (2 if sums else 1)
         cmds: list[tuple[Any, ...]] = [
-            ("FONT", (0, 0), (-1, -1), FONT, SIZE, LEADING),
+            ("FONT", (0, 0), (-1, -1), FONT, self.size, self.leading),
             ("TEXTCOLOR", (0, 0), (-1, -1), INK),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), PAD_X),
             ("RIGHTPADDING", (0, 0), (-1, -1), PAD_X),
             ("TOPPADDING", (0, 0), (-1, -1), PAD_Y),
             ("BOTTOMPADDING", (0, 0), (-1, -1), PAD_Y),
-            ("FONT", (0, 0), (-1, 0), FONT_BOLD, SIZE, LEADING),  # header row, on every page
+            # the header row, on every page
+            ("FONT", (0, 0), (-1, 0), FONT_BOLD, self.size, self.leading),
             ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
             ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
         ]
@@ -266,7 +297,7 @@ class ResultPdf(ReportPage):
             if _align(col) != "LEFT":
                 cmds.append(("ALIGN", (i, 0), (i, -1), _align(col)))  # numbers right, ja/nein
         if sums:
-            cmds.append(("FONT", (0, -1), (-1, -1), FONT_BOLD, SIZE, LEADING))  # sum row
+            cmds.append(("FONT", (0, -1), (-1, -1), FONT_BOLD, self.size, self.leading))  # sum row
             cmds.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, INK))
         return TableStyle(cmds)
 
@@ -279,14 +310,21 @@ class ResultPdf(ReportPage):
             texts = [row[i] for row in self.texts]
             if self.totals is not None:
                 texts.append(str(self.totals[i]))
-            label = float(stringWidth(col.label, FONT_BOLD, SIZE))
-            word = max((float(stringWidth(w, FONT_BOLD, SIZE)) for w in col.label.split()),
+            label = float(stringWidth(col.label, FONT_BOLD, self.size))
+            word = max((float(stringWidth(w, FONT_BOLD, self.size)) for w in col.label.split()),
                        default=0.0)
-            content = _natural_width(texts, col)
+            content = _natural_width(texts, col, self.size)
             wraps = col.type == "text"
             natural.append(max(label, content) + 2 * PAD_X)
+            if wraps:  # words stay whole: the column is at least its longest word wide
+                cap = MAX_WORD * self.size / SIZE
+                word = max(word, min(cap, _longest_word(texts, self.size)))
             floor = max(word, MIN_TEXT) if wraps else max(word, content)
-            minimum.append(min(floor + 2 * PAD_X, natural[-1]))
+            if wraps:  # half a point against rounding in reportlab's line breaking
+                natural[-1] = max(natural[-1], floor + 2 * PAD_X + 0.5)
+                minimum.append(floor + 2 * PAD_X + 0.5)
+            else:
+                minimum.append(min(floor + 2 * PAD_X, natural[-1]))
             flexible.append(wraps)
         return natural, minimum, flexible
 

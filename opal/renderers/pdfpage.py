@@ -101,7 +101,8 @@ class PageInfo:
     params: tuple[tuple[str, str], ...]  # (label, display value)
     code: str
     as_of: str  # TT.MM.JJJJ
-    created: str  # TT.MM.JJJJ HH:MM UTC
+    created: str  # TT.MM.JJJJ HH:MM MEZ
+    marking: str = ""  # person lists: the § 35 SGB I marking, on every page
 
 
 class _NumberedCanvas(canvas.Canvas):
@@ -207,4 +208,8 @@ class ReportPage:
         canv.drawString(self.margin, self.footer_y,
                         f"Datenstand: {self.info.as_of}\u2003·\u2003Erstellt: {self.info.created}")
         canv.drawCentredString(width / 2, self.footer_y, f"OPAL {self.info.code}")
+        if self.info.marking:
+            canv.setFont(FONT_BOLD, 7.5)
+            canv.setFillColor(INK)
+            canv.drawString(self.margin, self.footer_y - 4 * mm, self.info.marking)
         canv.restoreState()

@@ -19,8 +19,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.properties import PageSetupProperties
 
-from opal.labels import labeller, shown_row
+from opal.labels import TOTAL, labeller, shown_row
 from opal.localtime import DEFAULT_ZONE, to_local
 from opal.renderers.base import Format, Rendered
 from opal.renderers.cells import (
@@ -103,12 +104,16 @@ class _Sheet:
 class _ColumnWriter:
     """Turn a column's values into cells, reusing one styled cell per kind for speed."""
 
-    def __init__(self, sheet: _Sheet, col: ColumnDef, zone: str = DEFAULT_ZONE) -> None:
+    def __init__(self, sheet: _Sheet, col: ColumnDef, zone: str = DEFAULT_ZONE, *,
+                 bold: bool = False) -> None:
         self.col = col
         self.zone = zone
         self.number = sheet.typed(0, number_format(col))
         self.stamp = sheet.typed(datetime(2000, 1, 1), DATETIME_FORMAT)
-        self.text = sheet.text("", right=col.numeric)
+        self.text = sheet.text("", right=col.numeric, bold=bold)
+        if bold:
+            self.number.font = Font(bold=True)
+            self.stamp.font = Font(bold=True)
 
     def cell(self, value: Any) -> Cell | None:
         """Return the cell for ``value``; the writer consumes it before the next row asks."""
@@ -154,9 +159,15 @@ class XlsxRenderer:
         self._set_widths(ws, result, block)
         last_col = get_column_letter(max(1, len(result.columns)))
         ws.freeze_panes = f"A{header_row + 1}"
-        ws.auto_filter.ref = f"A{header_row}:{last_col}{header_row + max(1, len(result.rows))}"
+        first_key = result.columns[0].key if result.columns else ""
+        body = sum(1 for r in result.rows if r.get(first_key) != TOTAL)
+        ws.auto_filter.ref = f"A{header_row}:{last_col}{header_row + max(1, body)}"
         ws.print_title_rows = f"{header_row}:{header_row}"
         ws.page_setup.orientation = result.orientation
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.fitToWidth = 1  # one page wide, as many pages long as it takes
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         for row in block:
             ws.append(row)
         ws.append([])
@@ -164,8 +175,11 @@ class XlsxRenderer:
         writers = [_ColumnWriter(sheet, c, result.timezone) for c in result.columns]
         shows = labeller(result)
         keys = [c.key for c in result.columns]
+        totals = [_ColumnWriter(sheet, c, result.timezone, bold=True) for c in result.columns]
         for data in result.rows:
-            ws.append([w.cell(v) for w, v in zip(writers, shown_row(data, keys, shows),
+            # the Gesamt row: bold, and below the autofilter range so that sorting leaves it
+            use = totals if data.get(first_key) == TOTAL else writers
+            ws.append([w.cell(v) for w, v in zip(use, shown_row(data, keys, shows),
                                                  strict=True)])
         buf = io.BytesIO()
         wb.save(buf)
