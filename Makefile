@@ -47,6 +47,7 @@ system-deps:
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-calc-nogui"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapsearch >/dev/null 2>&1 || missing="$$missing ldap-utils"; \
@@ -58,7 +59,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy opal/
 
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --no-save --no-audit --no-fund --prefix . axe-core@4.14.1 >/dev/null; \
+	else echo "npm missing: the axe-core check is skipped"; fi
+
 pytest: $(STAMP) system-deps
+	@$(MAKE) --no-print-directory $(AXE) || true
 	$(BIN)/pytest -q
 
 test: $(STAMP) system-deps lint typecheck pytest
@@ -85,4 +92,4 @@ security: $(STAMP)
 	bash security/sqlmap.sh
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache node_modules

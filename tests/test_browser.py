@@ -81,7 +81,7 @@ def _prepare(tmp_path: Path) -> tuple[Config, str]:
     config, _ = make_config(tmp_path, "sqlite")
     as_of = latest_exported_as_of(system_clock())  # the server runs on the real clock
     export = tmp_path / "export"
-    generate(export, "small", 1, as_of)
+    generate(export, "small", 1, as_of, hostile_names=True)
     refresh(config, export)
     engine = case_engine(config)
     links = find_links(engine, as_of)

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -114,7 +115,7 @@ class Facts:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("small") / "export"
-    generate(d, "small", 1, AS_OF)
+    generate(d, "small", 1, AS_OF, hostile_names=True)  # the suite's data: with test strings
     return d
 
 
@@ -135,7 +136,7 @@ def kreis_facts(kreis: Path) -> Facts:
 
 def test_same_arguments_give_byte_identical_files(small: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    generate(again, "small", 1, AS_OF)
+    generate(again, "small", 1, AS_OF, hostile_names=True)
     names = sorted(p.name for p in small.iterdir())
     assert names == sorted(p.name for p in again.iterdir())
     for name in names:
@@ -148,7 +149,8 @@ def test_identical_across_processes_and_hash_seeds(small: Path, tmp_path: Path) 
         out = tmp_path / hash_seed
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([str(opal), "demo-export", str(out), "--scale", "small", "--as-of",
-                        AS_OF.isoformat()], check=True, capture_output=True, env=env)
+                        AS_OF.isoformat(), "--hostile-names"], check=True, capture_output=True,
+                       env=env)
         assert (out / "manifest.json").read_bytes() == (small / "manifest.json").read_bytes()
 
 
@@ -217,6 +219,18 @@ def test_cli_rejects_a_bad_date_and_scale(tmp_path: Path) -> None:
 
 
 # ----- what the lists rely on ---------------------------------------------------------------
+
+
+def test_without_the_flag_every_name_looks_like_a_person(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    generate(plain, "small", 1, AS_OF)  # what `make run` shows a demo audience
+    odd = re.compile(r"^[=+\-@\t\uff1d\uff0b\uff0d\uff20]|[<>&\"]")
+    names = [f"{p['last_name']}, {p['first_name']}" for p in _rows(plain, "person")]
+    names += [s["display_name"] for s in _rows(plain, "staff")]
+    names += [r["provider"] for r in _rows(plain, "measure_participation") if r["provider"]]
+    assert names and not [n for n in names if odd.search(n) and n != "Fahrschule Groß & Söhne"]
+    assert not set(HOSTILE_STAFF) & {s["display_name"] for s in _rows(plain, "staff")}
+    assert any("ä" in n or "ö" in n or "ü" in n or "ß" in n for n in names)  # still German
 
 
 def test_hostile_names_are_planted_in_the_case_loads(small: Path) -> None:

@@ -71,7 +71,8 @@ from opal.renderers import get_renderer
 from opal.result import SUPPRESSED
 from tests.fixtures.steering import STEERING_DIR, manifest_for
 
-UEB, UEB_TEAM = "Übach-Palenberg", "Übach-Palenberg Markt"  # sort after "Vreden"
+#: "Übach" sorts as "Ubach" (DIN 5007-1): before "Vreden" (by code point it would follow it)
+UEB, UEB_TEAM = "Übach-Palenberg", "Übach-Palenberg Markt"
 S = None  # a suppressed cell (controlling, count 1 or 2) -- JSON null
 N = None  # an empty value (rate with denominator 0, no label)
 
@@ -201,8 +202,8 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     # 2026-10 (Ahaus 14, Vreden 3, Übach 2), plus that of 2025-10 (Ahaus 17, Vreden 3, Übach 0).
     ("R12-office", "R12", "ctrl", {}, [
         R12("Ahaus", S, 15.8, S),  # 6, secondary (7 - 6 = 1); 187 - 14 + 17 = 190: 15.83
-        R12("Vreden", S, S, S),  # 1 integration (E013); 36/12 = 3.0, secondary for Übach's mean
         R12(UEB, 0, S, S),  # 16 - 2 + 0 = 14: 14/12 = 1.17, a mean of stocks below 3; K2 with it
+        R12("Vreden", S, S, S),  # 1 integration (E013); 36/12 = 3.0, secondary for Übach's mean
         R12("Gesamt", 7, 20.0, 35.0),  # 240/12 = 20.0; 8400/240 = 35.0
     ]),
     # sex, 2025-11 .. 2026-10: M = K01 K05 K07 K14 K16 K20 K21 K23 (12 each) + K09 6 + K10 11 +
@@ -241,8 +242,8 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     ("R13-ctrl", "R13", "ctrl", {}, [
         R13("Ahaus", 11, 13, -15.4, S, 11.4, S, S, S),  # 11/13-1; 137/12 = 11.42;
         # 5 LZB integrations (all but E008) and 4 activated: secondary (Gesamt - Ahaus)
-        R13("Vreden", 3, 3, 0.0, S, 3.0, S, S, S),  # E013; K21 activated
         R13(UEB, 0, 0, N, 0, 0.0, N, 0, N),  # K31/K32 too recent
+        R13("Vreden", 3, 3, 0.0, S, 3.0, S, S, S),  # E013; K21 activated
         R13("Gesamt", 14, 16, -12.5, 6, 14.4, 41.6, 5, 35.7),  # 171 - 14 + 16 = 173: 14.42;
         # 7200/173 = 41.62; 5/14
     ]),
@@ -254,9 +255,9 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     # May 2/22, Jun 1/20, Aug 1/20 -> 2.40 %.
     ("R14-ctrl", "R14", "ctrl", {}, [
         R14("Ahaus", 14, 17, -17.6, 1.5, 3.1),  # 14/17 - 1 = -17.65 %
+        R14(UEB, S, 0, N, N, N),  # elb 2 suppressed; prior year 0 is shown
         R14("Vreden", S, 3, S, S, 0.0),  # elb 3: secondary for Übach's 2; K1E4 reads the
         # stocks M-12 .. M-1 (elb_prev_year shown), not elb
-        R14(UEB, S, 0, N, N, N),  # elb 2 suppressed; prior year 0 is shown
         R14("Gesamt", 19, 20, -5.0, 2.0, 2.4),
     ]),
     # R15, default range = latest complete quarter 2026-07-01 .. 2026-09-30.
@@ -295,9 +296,9 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
     ("R16-ctrl", "R16", "ctrl", {}, [
         # persons = elb + nef: suppressed with a suppressed part (derived)
         R16("Ahaus", 13, S, S, 13, S, 3, S, 11, S),  # ue50 4: secondary for Vreden's 1
+        R16(UEB, S, S, S, S, S, 0, 0, 0, S),  # B31 (HP UKRAINE_24), B32 (AE); K33 NEF
         R16("Vreden", S, 0, S, S, S, 0, S, 3, S),  # B21, B22 (HP K22 AE_FLUCHT); K21 is 61;
         # elb 3: secondary for Übach's 2
-        R16(UEB, S, S, S, S, S, 0, 0, 0, S),  # B31 (HP UKRAINE_24), B32 (AE); K33 NEF
         R16("Gesamt", 17, S, 3, 18, 3, 3, 5, 14, 21),
     ]),
 ]

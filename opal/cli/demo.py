@@ -37,13 +37,18 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option("--seed", type=int, default=1, show_default=True, help="random seed")
 @click.option("--as-of", "as_of", callback=_parse_date, metavar="YYYY-MM-DD",
               help="data date of the export (default: yesterday, UTC)")
-def demo_export(directory: Path, scale: str, seed: int, as_of: date | None) -> None:
+@click.option("--hostile-names", is_flag=True,
+              help="also plant names that test the renderers (=, +, -, @, tab, <, &, \"); "
+                   "for tests, never for a demo audience")
+def demo_export(directory: Path, scale: str, seed: int, as_of: date | None,
+                hostile_names: bool) -> None:
     """Write a synthetic but realistic nightly export into DIRECTORY."""
     day = as_of if as_of is not None else default_as_of(cli_clock())
     started = time.perf_counter()
     try:
         manifest = generate(directory, scale, seed, day,
-                            progress=lambda line: click.echo(line, err=True))
+                            progress=lambda line: click.echo(line, err=True),
+                            hostile_names=hostile_names)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     seconds = time.perf_counter() - started

@@ -88,6 +88,10 @@ PROVIDERS: tuple[str, ...] = (
     "Smith & Sons <Training> GmbH",
     '=HYPERLINK("http://x","Träger")',
 )
+#: without ``--hostile-names`` the two test strings among the providers read as real ones
+#: (drawn from the same list, so the random stream and every other value stay the same)
+PLAIN_PROVIDERS = {"Smith & Sons <Training> GmbH": "Bildungswerk der Wirtschaft Münsterland",
+                   '=HYPERLINK("http://x","Träger")': "Volkshochschule Borken"}
 
 #: planted (last_name, first_name): the renderers must escape, quote and neutralise all of them
 HOSTILE_PERSONS: tuple[tuple[str, str], ...] = (

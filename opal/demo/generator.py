@@ -52,22 +52,27 @@ def offices(scale: str) -> list[tuple[str, str, float]]:
 
 
 def generate(out_dir: Path, scale: str, seed: int, as_of: date,
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write every export table and manifest.json into ``out_dir``; return the manifest."""
+             progress: Callable[[str], None] | None = None, *,
+             hostile_names: bool = False) -> dict[str, Any]:
+    """Write every export table and manifest.json into ``out_dir``; return the manifest.
+
+    Names look like people's; ``hostile_names`` also plants the strings that test the
+    renderers (formula triggers, markup, quotes) into the first office (the test suite's data).
+    """
     plan = offices(scale)
     if not FIRST_AS_OF <= as_of <= LAST_AS_OF:
         raise ValueError(f"as_of {as_of.isoformat()} is outside {FIRST_AS_OF.isoformat()} .. "
                          f"{LAST_AS_OF.isoformat()}")
     out = ExportWriter(out_dir)
     iso = DateText(date(as_of.year + 8, 12, 31))
-    ctx = make_ctx(as_of, iso, out)
+    ctx = make_ctx(as_of, iso, out, hostile_names)
     for code, name, basis, category, counts, *_ in MEASURES:
         out.add("measure_type", (code, name, basis, category, counts))
     for index, (office_id, name, target) in enumerate(plan):
         rng = random.Random(f"{seed}:{office_id}")
         out.add("office", (office_id, name))
         units = OfficePopulation(rng, as_of, office_id, target).run()
-        _office(rng, ctx, units, office_id, name, scale, plant=index == 0)
+        _office(rng, ctx, units, office_id, name, scale, plant=hostile_names and index == 0)
         if progress is not None:
             progress(_office_line(out, office_id, name, units, ctx.a))
     manifest = out.close(as_of)

@@ -8,7 +8,13 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
-from opal.demo.catalogue import MEASURES, PROVIDERS, WZ_INTEGRATION, WZ_MARGINAL
+from opal.demo.catalogue import (
+    MEASURES,
+    PLAIN_PROVIDERS,
+    PROVIDERS,
+    WZ_INTEGRATION,
+    WZ_MARGINAL,
+)
 from opal.demo.model import BenefitUnit, Person, age, chance, pick, years_later
 from opal.demo.writer import DateText, ExportWriter
 
@@ -29,11 +35,12 @@ class Ctx:
     w6: int  # first day of measures and job history
     iso: DateText
     out: ExportWriter
+    hostile: bool = False  # --hostile-names: the renderers' test strings among the values
 
 
-def make_ctx(as_of: date, iso: DateText, out: ExportWriter) -> Ctx:
+def make_ctx(as_of: date, iso: DateText, out: ExportWriter, hostile: bool = False) -> Ctx:
     a = as_of.toordinal()
-    return Ctx(a, years_later(a, -5), years_later(a, -6), iso, out)
+    return Ctx(a, years_later(a, -5), years_later(a, -6), iso, out, hostile)
 
 
 def assign_profiles(p: Person, rng: random.Random, a: int) -> None:
@@ -133,6 +140,8 @@ def _participation(ctx: Ctx, rng: random.Random, p: Person, code: str, entry: in
     if exit_day is not None and reason != "REGULAER":
         frac = max(0.1, (exit_day - entry) / max(1, planned - entry))
     provider = None if basis in _NO_PROVIDER or code == "MAT-MAG" else rng.choice(PROVIDERS)
+    if provider is not None and not ctx.hostile:
+        provider = PLAIN_PROVIDERS.get(provider, provider)
     cost = None if chance(rng, 0.06) else f"{rng.uniform(c_lo, c_hi) * frac:.2f}"
     ctx.out.add("measure_participation", (
         f"M{ctx.out.next_id('m'):09d}", p.cno, code, provider, ctx.iso(entry), ctx.iso(planned),
