@@ -7,9 +7,10 @@ Builds (once) a kreis-scale generation in ``--data-dir`` (``opal demo-export`` +
 refresh``), then on a fresh app database: ``--users`` users linked to real staff (the case
 managers with the largest case loads first, then team leads), each with three "after each
 refresh" subscriptions (R02 as CSV, R03 as XLSX, R01 as PDF), and runs ``opal deliver`` once as a
-subprocess: wall time and its peak RSS (``ru_maxrss`` of the child). Then the inbox page: one
-user with 600 entries (the page shows the newest 200) fetched ``--page-runs`` times through the
-Flask app in-process (logged in; median, p95).
+subprocess (``--jobs`` workers, default 2): wall time and the largest peak RSS of one process
+(``ru_maxrss`` of the children). Then the inbox page: one user with 600 entries (a page shows 50)
+fetched ``--page-runs`` times through the Flask app in-process (logged in; median, p95), next to
+``/reports`` as a yardstick of the machine's load at that moment.
 """
 
 from __future__ import annotations
@@ -81,18 +82,21 @@ def fresh_app_db(config: Config, n: int) -> None:
     engine.dispose()
 
 
-def run_deliver(config: Config) -> tuple[float, float, str]:
+def run_deliver(config: Config, jobs: int) -> tuple[float, float, float, str]:
     env = {**os.environ, "OPAL_DATA_DIR": config.data_dir}
     for key in ("OPAL_CASE_DB_URL", "OPAL_APP_DB_URL"):
         env.pop(key, None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    done = subprocess.run([str(OPAL), "deliver"], env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run([str(OPAL), "deliver", "--jobs", str(jobs)], env=env,
+                          capture_output=True, text=True, check=False)
     took = time.monotonic() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mib = after.ru_maxrss / 1024
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
-    return took, peak_mib, done.stdout.strip()
+    return took, cpu, peak_mib, done.stdout.strip()
 
 
 def inbox_page(config: Config, runs: int) -> tuple[float, float, int]:
@@ -122,6 +126,12 @@ def inbox_page(config: Config, runs: int) -> tuple[float, float, int]:
     token = page.get_data(True).split('name="csrf-token" content="')[1].split('"')[0]
     client.post("/login", data={"username": "bench001", "password": PASSWORD,
                                 "csrf_token": token})
+    yard = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get("/reports")
+        yard.append((time.perf_counter() - started) * 1000)
+    print(f"GET /reports (yardstick): median {statistics.median(yard):.1f} ms")
     times = []
     size = 0
     for _ in range(runs):
@@ -139,15 +149,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-deliver"))
     parser.add_argument("--page-runs", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2, help="opal deliver --jobs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--as-of", default="2026-11-23")
     args = parser.parse_args()
     config = ensure_generation(args.data_dir.resolve(), args.seed, args.as_of)
     fresh_app_db(config, args.users)
-    took, peak, summary = run_deliver(config)
+    took, cpu, peak, summary = run_deliver(config, args.jobs)
     n = args.users * len(SUBSCRIPTIONS)
-    print(f"opal deliver: {n} deliveries ({args.users} users x {len(SUBSCRIPTIONS)}) in "
-          f"{took:.1f} s ({took / n * 1000:.0f} ms each), peak RSS {peak:.0f} MiB")
+    print(f"opal deliver --jobs {args.jobs}: {n} deliveries ({args.users} users x "
+          f"{len(SUBSCRIPTIONS)}) in "
+          f"{took:.1f} s ({took / n * 1000:.0f} ms each), CPU {cpu:.1f} s "
+          f"({cpu / n * 1000:.0f} ms each), peak RSS {peak:.0f} MiB; load average "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"  {summary}")
     engine = app_engine(config)
     with engine.connect() as conn:
@@ -158,9 +172,10 @@ def main() -> None:
     for code, fmt, count, rows, size in stats:
         print(f"  {code} {fmt}: {count} files, {rows} rows, {size / 1e6:.1f} MB")
     median, p95, size = inbox_page(config, args.page_runs)
-    print(f"GET /inbox (600 entries, 200 shown, {size / 1024:.0f} KiB): median {median:.1f} ms, "
+    print(f"GET /inbox (600 entries, 50 per page, {size / 1024:.0f} KiB): median {median:.1f} ms, "
           f"p95 {p95:.1f} ms over {args.page_runs} runs")
-    print(json.dumps({"deliver_s": round(took, 1), "peak_rss_mib": round(peak),
+    print(json.dumps({"deliver_s": round(took, 1), "cpu_s": round(cpu, 1),
+                      "peak_rss_mib": round(peak),
                       "inbox_median_ms": round(median, 1)}))
 
 

@@ -131,13 +131,16 @@ def app_engine(config: Config) -> Engine:
 
 
 def sqlite_immediate_engine(url: str) -> Engine:
-    """A SQLite engine (no pool) whose transactions begin with ``BEGIN IMMEDIATE``.
+    """A SQLite engine (one kept connection) whose transactions begin with ``BEGIN IMMEDIATE``.
 
     The driver stops managing transactions (so DDL is transactional too) and every
     ``engine.begin()`` takes the write lock at once: the one way to make "read, decide, write"
     atomic across processes on SQLite (migrations, delivery claims).
     """
-    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
+    # one kept connection: `opal deliver` claims row after row (a new connection each time cost
+    # a third of the claim); dispose() closes it
+    engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0,
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _driver_autocommit(dbapi_conn: Any, _record: Any) -> None:

@@ -285,8 +285,8 @@ def test_purge_removes_inbox_entries_past_retention(web_app: Flask, clock: Clock
 
 @pytest.mark.parametrize("backend", ["sqlite", "pg"], indirect=True)
 def test_two_deliver_processes_race_exactly_once(web_app: Flask, config: Config) -> None:
-    """Two `opal deliver` at once (two hosts, or a timer and `opal refresh`): every due
-    delivery is made exactly once, whoever makes it."""
+    """Two `opal deliver` at once (two hosts, or a timer and `opal refresh`), one of them with
+    two workers: every due delivery is made exactly once, whoever makes it."""
     engine = web_app.extensions["opal"].app_db
     catalogue = web_app.extensions["opal"].catalogue
     for key in ("case_manager", "stand_in", "team_lead"):
@@ -296,10 +296,11 @@ def test_two_deliver_processes_race_exactly_once(web_app: Flask, config: Config)
             for fmt in ("csv", "json"):
                 store(engine, catalogue, user.id, user.actor(), "R02", {"n_days": str(n_days)},
                       {"format": fmt, "schedule": "refresh"}, date(2026, 11, 23))
-    code = "from opal.cli import main; main(['deliver'])"
+    codes = ["from opal.cli import main; main(['deliver'])",  # and one with two workers
+             "from opal.cli import main; main(['deliver', '--jobs', '2'])"]
     env = {**config_env(config), "PATH": "/usr/bin:/bin"}
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+                              stderr=subprocess.PIPE, text=True) for code in codes]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     made = [int(o[0].split(" delivered")[0].rsplit(" ", 1)[1]) for o in outs]

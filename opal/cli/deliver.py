@@ -12,7 +12,9 @@ from opal.cli import cli_clock, load_config
 
 @click.command("deliver")
 @click.option("--dry-run", is_flag=True, help="list what is due, make nothing")
-def deliver_command(dry_run: bool) -> None:
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 32),
+              help="worker processes (rendering is CPU-bound: up to one per core)")
+def deliver_command(dry_run: bool, jobs: int) -> None:
     """Make every due delivery (subscriptions) under each recipient's own access and scope.
 
     Safe from cron or a systemd timer at any frequency and from several hosts at once. Exit 0
@@ -22,7 +24,7 @@ def deliver_command(dry_run: bool) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="opal deliver: %(message)s")
     config = load_config()
-    result = deliver(config, clock=cli_clock(), dry_run=dry_run,
+    result = deliver(config, clock=cli_clock(), dry_run=dry_run, jobs=jobs,
                      progress=lambda m: click.echo(m, err=True))
     for line in result.planned:
         click.echo(f"  {line}", err=True)

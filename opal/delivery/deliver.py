@@ -344,8 +344,13 @@ def make(ctx: Any, config: Config, row: Any, sub: subs.Subscription | None, user
 
 
 def deliver(config: Config, *, clock: Clock = system_clock, dry_run: bool = False,
-            progress: Callable[[str], None] | None = None, ctx: Any = None) -> DeliverResult:
-    """Plan, claim and make every due delivery; see the module docstring."""
+            progress: Callable[[str], None] | None = None, ctx: Any = None,
+            jobs: int = 1) -> DeliverResult:
+    """Plan, claim and make every due delivery; see the module docstring.
+
+    ``jobs`` > 1 forks that many workers after planning; they share the work through the same
+    claims as separate `opal deliver` runs would (rendering is CPU-bound: one per core).
+    """
     from opal.db import init_app_db
     from opal.query import EngineContext
     from opal.refresh import live_generation
@@ -368,7 +373,13 @@ def deliver(config: Config, *, clock: Clock = system_clock, dry_run: bool = Fals
             return result
         result.due = plan(ctx.app_engine, rows)
         release_dead_claims(ctx.app_engine, now)
-        _make_all(ctx, config, result, progress)
+        made = _make_all(ctx, config, result, progress) if jobs <= 1 else \
+            _make_forked(ctx, config, result, progress, jobs)
+        if made and config.smtp_url:
+            from opal.delivery.notify import notify
+
+            result.notices, result.notices_failed = notify(config, ctx.app_engine, made,
+                                                           ctx.clock)
     finally:
         if own_ctx:
             ctx.case_engine.dispose()
@@ -377,9 +388,8 @@ def deliver(config: Config, *, clock: Clock = system_clock, dry_run: bool = Fals
 
 
 def _make_all(ctx: Any, config: Config, result: DeliverResult,
-              progress: Callable[[str], None] | None) -> None:
-    from opal.delivery.notify import notify
-
+              progress: Callable[[str], None] | None) -> dict[int, list[int]]:
+    """Claim and make rows until none is pending; return user id -> finished delivery ids."""
     claimer = Claimer(ctx.app_engine, ctx.clock)
     people = _users(ctx.app_engine)
     by_id = {s.id: s for s in subs.active(ctx.app_engine)}
@@ -407,5 +417,43 @@ def _make_all(ctx: Any, config: Config, result: DeliverResult,
                 last = time.monotonic()
     finally:
         claimer.close()
-    if made and config.smtp_url:
-        result.notices, result.notices_failed = notify(config, ctx.app_engine, made, ctx.clock)
+    return made
+
+
+def _make_forked(ctx: Any, config: Config, result: DeliverResult,
+                 progress: Callable[[str], None] | None, jobs: int) -> dict[int, list[int]]:
+    """Run ``_make_all`` in ``jobs`` forked workers; add up their counts and deliveries."""
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    queue = fork.Queue()
+
+    def worker() -> None:
+        ctx.app_engine.dispose(close=False)  # never share a parent's socket or file handle
+        ctx.case_engine.dispose(close=False)
+        mine = DeliverResult()
+        try:
+            made = _make_all(ctx, config, mine, progress)
+            queue.put((mine.delivered, mine.failed, mine.skipped, made, None))
+        except BaseException as exc:  # reported by the parent, never swallowed
+            queue.put((mine.delivered, mine.failed, mine.skipped, {}, repr(exc)[:300]))
+
+    workers = [fork.Process(target=worker, name=f"opal-deliver-{i}") for i in range(jobs)]
+    for process in workers:
+        process.start()
+    made: dict[int, list[int]] = {}
+    errors = []
+    for _ in workers:
+        delivered, failed, skipped, part, error = queue.get()
+        result.delivered += delivered
+        result.failed += failed
+        result.skipped += skipped
+        for user_id, ids in part.items():
+            made.setdefault(user_id, []).extend(ids)
+        if error:
+            errors.append(error)
+    for process in workers:
+        process.join()
+    if errors:
+        raise RuntimeError(f"a delivery worker failed: {errors[0]}")
+    return made
