@@ -141,12 +141,14 @@ def test_case_manager_session_in_chromium(served: Portal) -> None:
             page.click("a[href='/reports/R02']")
             page.fill("#p-n_days", "30")
             page.click("form.params button[type=submit]")
-            expect(page).to_have_url(served.url + "/reports/R02?n_days=30&profile_group=")
+            expect(page).to_have_url(
+                served.url + "/reports/R02?n_days=30&profile_group=&case_manager=")
             expect(page.locator("table.list")).to_be_visible()
 
             page.click("th >> text=Kundennummer")
             expect(page).to_have_url(
-                served.url + "/reports/R02?n_days=30&profile_group=&sort=customer_no&desc=0")
+                served.url + "/reports/R02?n_days=30&profile_group=&case_manager=&sort=customer_no"
+                "&desc=0")
             expect(page.locator("th.sorted-asc")).to_have_count(1)
             page.screenshot(path=str(served.shots / "report.png"), full_page=False)
 
