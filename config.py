@@ -77,13 +77,30 @@ def _timezone(raw: str) -> str:
     return raw
 
 
+_HOST = re.compile(r"^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+                   r"|^\[?[0-9a-f:.]+\]?$")
+
+
+def _host_name(raw: str) -> str:
+    name = raw.strip().lower()
+    if not _HOST.match(name):
+        raise ValueError(f"{name!r} is not a host name")
+    return name
+
+
 def _base_url(raw: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(raw.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected http(s)://HOST[:PORT][/PATH]")
+    _host_name(parts.hostname)
     return raw.strip()
+
+
+def _host_list(raw: str) -> str:
+    """Comma-separated host names (a leading dot admits every subdomain)."""
+    return ",".join(_host_name(name) for name in raw.split(",") if name.strip())
 
 
 def _smtp_url(raw: str) -> str:
@@ -288,12 +305,16 @@ SETTINGS: tuple[Setting, ...] = (
             "local accounts: all, or admin-only (break-glass admin; other roles only via the "
             "directory)"),
     Setting("base_url", _base_url, "http://127.0.0.1:5000",
-            "the portal's address as users reach it (links in notification mails)"),
+            "the portal's address as users reach it (links in notification mails); its host "
+            "name is a trusted Host header"),
     Setting("smtp_url", _smtp_url, "",
             "smtp://HOST:PORT or smtps://HOST:PORT for delivery notices; empty: no mail"),
     Setting("mail_from", _text, "opal@localhost", "sender address of delivery notices"),
     Setting("inbox_retention_days", _positive_int, "90",
             "days a delivered file stays in the inbox before `opal purge` removes it"),
+    Setting("allowed_hosts", _host_list, "",
+            "further host names (comma-separated, `.example.org` for every subdomain) a request "
+            "may name in its Host header; any other host is refused with 400"),
 )
 
 
@@ -341,10 +362,20 @@ class Config:
     smtp_url: str = ""
     mail_from: str = "opal@localhost"
     inbox_retention_days: int = 90
+    allowed_hosts: str = ""
 
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def trusted_hosts(self) -> tuple[str, ...]:
+        """Host names a request may name: OPAL_BASE_URL's, then OPAL_ALLOWED_HOSTS."""
+        from urllib.parse import urlsplit
+
+        own = urlsplit(self.base_url).hostname or ""
+        more = [name for name in self.allowed_hosts.split(",") if name]
+        return tuple(dict.fromkeys([own.lower(), *more]))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:

@@ -71,7 +71,7 @@ def drop_pg_schemas(prefix: str) -> None:
 def make_config(tmp_path: Path, backend: str, **overrides: object) -> tuple[Config, str | None]:
     """Return a Config on ``backend`` and, for PostgreSQL, the schema prefix to drop after."""
     base = {"secret_key": "test-secret-" + uuid.uuid4().hex, "data_dir": str(tmp_path / "var"),
-            "session_cookie_secure": False}
+            "session_cookie_secure": False, "allowed_hosts": "localhost"}
     prefix = None
     if backend == "pg":
         require_pg()

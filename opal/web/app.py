@@ -33,7 +33,11 @@ def build_app(config: Config | None = None, clock: Clock | None = None, *,
                 static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
     app.config.update(SECRET_KEY=secret, SESSION_COOKIE_SECURE=config.session_cookie_secure,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False)
+                      MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False,
+                      # any other Host header is a 400 (werkzeug SecurityError)
+                      TRUSTED_HOSTS=list(config.trusted_hosts))
+    # "//" in a path is a 404, never a redirect: werkzeug would build its absolute URL from Host
+    app.url_map.merge_slashes = False
     app.jinja_env.autoescape = True
     catalogue = catalogue if catalogue is not None else load_and_check()
     app_db = app_engine(config)

@@ -18,12 +18,12 @@ from opal.params import clean_for_log
 from opal.renderers import DOWNLOADS
 from opal.roles import role_of
 from opal.signin import sign_in
+from opal.users import get_user
 from opal.web.portal import portal
 from opal.web.security import (
-    login_throttled,
     new_token,
-    purge_throttles,
-    record_login_failure,
+    release_login_check,
+    reserve_login_check,
     token_id,
 )
 
@@ -208,20 +208,27 @@ def _authenticate(username: str, password: str) -> tuple[Any, int, str | None]:
     """
     p = portal()
     now, address = p.now_naive(), client_address()
-    with p.app_db.begin() as conn:
-        purge_throttles(conn, now)
-        throttled = login_throttled(conn, username, address, now, p.config.login_max_failures)
-    if throttled:
-        audit_event(None, None, "login", "denied", "zu viele Fehlversuche")
+    # check and count in one transaction: concurrent attempts never pass the limit
+    attempt = reserve_login_check(p.app_db, username, address, now,
+                                  p.config.login_max_failures, p.config.app_db_schema)
+    if attempt is None:
+        _audit_throttled(username)
         return None, 429, None
     result = sign_in(p.config, p.app_db, username, password, linked=p.linked, clock=p.clock)
+    if not result.failure:  # signed in, or refused for a reason that is no wrong password
+        release_login_check(p.app_db, attempt)
     if result.user is not None:
         return result.user, 200, None
-    if result.failure:
-        with p.app_db.begin() as conn:
-            record_login_failure(conn, username, address, now)
     audit_event(result.username, result.role, "login", result.outcome, result.reason)
     return None, result.status, result.message
+
+
+def _audit_throttled(username: str) -> None:
+    """Name the account under attack: its user name if it exists, and always the name tried
+    (``username`` comes cleaned and cut to 64 characters from ``login``)."""
+    known = get_user(portal().app_db, username)
+    audit_event(known.username if known else None, known.role if known else None, "login",
+                "denied", f"zu viele Fehlversuche (Name: {username or '-'})")
 
 
 def _start_session(user: Any) -> None:

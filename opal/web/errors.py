@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from opal.errors import OpalError, new_incident_id
 
@@ -29,6 +29,9 @@ MESSAGES = {
           "später erneut und nennen Sie bei Rückfragen die Vorgangsnummer."),
 }
 
+
+UNTRUSTED_HOST = ("Diese Adresse gehört nicht zu diesem Portal. Bitte rufen Sie das Portal über "
+                  "seine eingerichtete Adresse auf.")
 
 FALLBACK = ('<!doctype html><html lang="de"><head><meta charset="utf-8"><title>{title} – OPAL'
             '</title></head><body><h1>{title}</h1><p>{message}</p>'
@@ -58,6 +61,9 @@ def error_response(status: int, message: str | None = None,
         response: Response = jsonify(body)
         response.status_code = status
         return response
+    if isinstance(request.routing_exception, SecurityError):
+        # an untrusted Host: no URL can be built (no layout), and nothing of it is echoed
+        return FALLBACK.format(title=escape(title), message=escape(text), incident="-"), status
     try:
         html = render_template("error.html", status=status, title=title, message=text,
                                errors=errors or {}, incident=incident)
@@ -74,9 +80,15 @@ def _http_error(exc: HTTPException) -> Any:
     if status >= 500:
         return _unexpected(exc)
     own = exc.description if exc.description != type(exc).description else None
+    if isinstance(exc, SecurityError):
+        own = UNTRUSTED_HOST
     response = error_response(status, own)
-    if status == 405 and isinstance(response, tuple):
-        return response[0], status, {"Allow": "GET, HEAD, POST"}
+    if status == 405:  # Allow names exactly what this path answers, on pages and .json alike
+        from opal.web.security import allow_header
+
+        if isinstance(response, tuple):
+            return response[0], status, {"Allow": allow_header()}
+        response.headers["Allow"] = allow_header()
     return response
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import Flask, Response, abort, g, request
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from opal.appdb.schema import downloads, login_failures
 
@@ -38,7 +41,27 @@ def init_app(app: Flask) -> None:
 def _reject_methods() -> None:
     """Answer TRACE, PUT, DELETE and friends with 405 before any view runs."""
     if request.method not in ALLOWED_METHODS:
-        abort(405)
+        if isinstance(request.routing_exception, NotFound):
+            return  # no such path: its 404 follows
+        raise MethodNotAllowed(valid_methods=sorted(allowed_methods()))
+
+
+def allowed_methods() -> set[str]:
+    """The methods this request's path answers (of GET, HEAD, POST): for ``Allow`` on a 405."""
+    exc = request.routing_exception
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        methods = set(exc.valid_methods)
+    elif request.url_rule is not None and request.url_rule.methods:
+        methods = set(request.url_rule.methods)
+    else:
+        methods = set()
+    return methods & ALLOWED_METHODS
+
+
+def allow_header() -> str:
+    """The ``Allow`` value of a 405, in a fixed order."""
+    methods = allowed_methods()
+    return ", ".join(m for m in ("GET", "HEAD", "POST") if m in methods)
 
 
 def _add_headers(response: Response) -> Response:
@@ -107,10 +130,45 @@ def login_throttled(conn: Connection, username: str, address: str, now: datetime
     return by_user >= limit or by_addr >= limit
 
 
-def record_login_failure(conn: Connection, username: str, address: str, now: datetime) -> None:
-    """Count one failed login against the account and the address."""
-    conn.execute(insert(login_failures).values(ts=now, username=username[:64],
-                                               address=address[:64]))
+def record_login_failure(conn: Connection, username: str, address: str, now: datetime) -> int:
+    """Count one failed login against the account and the address; return the row's id."""
+    result = conn.execute(insert(login_failures).values(ts=now, username=username[:64],
+                                                        address=address[:64]))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+@contextmanager
+def _serialized(engine: Engine, scope: str) -> Iterator[Connection]:
+    """One transaction that no other throttle transaction interleaves with: SQLite takes the
+    write lock at BEGIN IMMEDIATE, PostgreSQL a transaction-level advisory lock."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                         {"k": f"opal login throttle {scope}"})
+        yield conn
+        conn.commit()
+
+
+def reserve_login_check(engine: Engine, username: str, address: str, now: datetime,
+                        limit: int, scope: str = "") -> int | None:
+    """Check the throttle and count this attempt as a failure in one serialized transaction:
+    None when throttled, else the id of the failure row (``release_login_check`` drops it when
+    the password was right). N concurrent attempts thus make at most ``limit`` password checks."""
+    with _serialized(engine, scope) as conn:
+        purge_throttles(conn, now)
+        if login_throttled(conn, username, address, now, limit):
+            return None
+        return record_login_failure(conn, username, address, now)
+
+
+def release_login_check(engine: Engine, reservation: int) -> None:
+    """The password was right: the reserved attempt is no failure."""
+    with engine.begin() as conn:
+        conn.execute(delete(login_failures).where(login_failures.c.id == reservation))
 
 
 def download_allowed(conn: Connection, username: str, now: datetime, limit: int) -> bool:
