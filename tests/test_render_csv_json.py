@@ -105,7 +105,11 @@ def test_json_list_values_unchanged(engine_world: EngineWorld) -> None:
     ("=1+2", "'=1+2"), ("+49 30", "'+49 30"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("\nx", "'\nx"), ("\uff1dx", "'\uff1dx"),
     ("\uff0bx", "'\uff0bx"), ("\uff0dx", "'\uff0dx"), ("\uff20x", "'\uff20x"),
-    ("Müller", "Müller"), ("a=b", "a=b"), ("", ""), (" =x", " =x"), ("'=x", "'=x"),
+    ("Müller", "Müller"), ("a=b", "a=b"), ("", ""), ("'=x", "'=x"),
+    # blanks first: spreadsheets skip them when they parse (issue 20)
+    (" =x", "' =x"), ("   =1+1", "'   =1+1"), (" +49", "' +49"), ("  -x", "'  -x"),
+    ("  @x", "'  @x"), ("\u00a0=x", "'\u00a0=x"), ("\u3000\uff1dx", "'\u3000\uff1dx"),
+    ("  Müller", "  Müller"), (" a=b", " a=b"), ("   ", "   "),
 ])
 def test_safe_text(text: str, expected: str) -> None:
     assert safe_text(text) == expected

@@ -16,6 +16,20 @@ _SHA_RE = re.compile(r"[0-9a-f]{64}")
 _EXPORTED_AT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
+#: characters no text field may hold (export-format.md): C0 controls but TAB, DEL, and the bidi
+#: embeddings, overrides and isolates that can make a list show a name backwards
+FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def forbidden_char(value: str) -> str | None:
+    """Describe the first forbidden character of ``value`` (never the value), or None."""
+    found = FORBIDDEN_TEXT.search(value)
+    if found is None:
+        return None
+    return (f"contains the control character U+{ord(found.group()):04X} at position "
+            f"{found.start() + 1}")
+
+
 def show(value: str) -> str:
     """Quote a value for a message: shortened, control characters escaped."""
     text = value if len(value) <= 40 else value[:40] + "..."
@@ -78,6 +92,9 @@ def read_manifest(export_dir: Path) -> Manifest:
     source = raw.get("source", "")
     if not isinstance(source, str):
         bad("source", "is not a string")
+        source = ""
+    elif forbidden_char(source):
+        bad("source", str(forbidden_char(source)))
         source = ""
     tables: dict[str, ManifestTable] = {}
     entries = raw.get("tables")

@@ -18,7 +18,14 @@ from typing import Any
 
 from opal import dates
 from opal.casedb.schema import EXPORT_TABLES, ExportColumn, ExportTable
-from opal.refresh.manifest import file_sha256, parse_date, read_manifest, show
+from opal.refresh.manifest import (
+    FORBIDDEN_TEXT,
+    file_sha256,
+    forbidden_char,
+    parse_date,
+    read_manifest,
+    show,
+)
 from opal.refresh.model import ManifestTable, Problem, RefreshRejected
 
 __all__ = ["ProblemLog", "TableReader", "read_manifest", "show"]
@@ -98,7 +105,13 @@ class ProblemLog:
 
 
 class _Bad(Exception):
-    """A cell's fault; the message is safe to show (no personal value)."""
+    """A cell's fault; ``safe``: the message quotes nothing of the value (shown even for
+    names); otherwise a personal column's fault shows only "ungültig"."""
+
+    def __init__(self, message: str, *, safe: bool = False) -> None:
+        super().__init__(message)
+        self.safe = safe
+
 
 
 Converter = Callable[[str], Any]
@@ -168,6 +181,9 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Co
         if len(raw) > MAX_TEXT:
             shown = "ungültig" if col.personal else show(raw)
             raise _Bad(f"{shown}: longer than {MAX_TEXT} characters")
+        problem = forbidden_char(raw)
+        if problem:
+            raise _Bad(problem, safe=True)
         return raw
     return text
 
@@ -285,6 +301,7 @@ class TableReader:
         review_pos = header.index("next_review_date") if plan else -1
         participation = spec.name == "measure_participation"
         as_of_day = self.as_of_day
+        forbidden = FORBIDDEN_TEXT.search
         line = 1
         while True:
             start = reader.line_num + 1
@@ -311,7 +328,8 @@ class TableReader:
                     if mode in _WIDE:
                         out.append(None)
                     continue
-                if mode == 0 and len(value) <= MAX_TEXT or mode == 1 and value in codes:
+                if mode == 1 and value in codes or (mode == 0 and len(value) <= MAX_TEXT
+                                                    and not forbidden(value)):
                     out.append(value)
                     continue
                 if mode == 2:
@@ -322,7 +340,8 @@ class TableReader:
                 try:
                     converted = conv(value)
                 except _Bad as exc:
-                    log.add(file, line, col.name, str(exc) if not col.personal else "ungültig")
+                    log.add(file, line, col.name,
+                            str(exc) if exc.safe or not col.personal else "ungültig")
                     out.append(None)
                     if mode in _WIDE:
                         out.append(None)

@@ -19,8 +19,9 @@ _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def safe_text(value: str) -> str:
-    """Prefix ``'`` to a text that a spreadsheet would run as a formula (ASVS 5.0 1.2.10)."""
-    if value.startswith(FORMULA_TRIGGERS):
+    """Prefix ``'`` to a text that a spreadsheet would run as a formula (ASVS 5.0 1.2.10),
+    also behind leading blanks (``"  =1+1"``: spreadsheets skip them when they parse)."""
+    if value.startswith(FORMULA_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
 
