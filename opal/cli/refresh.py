@@ -17,13 +17,30 @@ STATUS_LINES = 25
 
 
 @click.command("refresh")
-@click.argument("export_dir", type=click.Path(path_type=Path))
+@click.argument("export_dir", type=click.Path(path_type=Path), required=False)
 @click.option("--accept-shrink", is_flag=True,
               help="publish even if a table shrinks by more than OPAL_REFRESH_MAX_SHRINK")
-def refresh_command(export_dir: Path, accept_shrink: bool) -> None:
-    """Validate EXPORT_DIR and publish it as the live case generation (exit 1 on any fault)."""
+@click.option("--rollback", is_flag=True,
+              help="make the previous generation live again instead (needs --reason)")
+@click.option("--reason", default=None, metavar="TEXT",
+              help="why the live generation is rolled back (recorded in the audit log)")
+def refresh_command(export_dir: Path | None, accept_shrink: bool, rollback: bool,
+                    reason: str | None) -> None:
+    """Validate EXPORT_DIR and publish it as the live case generation (exit 1 on any fault);
+    with --rollback --reason TEXT, make the previous generation live again."""
     from opal.refresh import RefreshError, RefreshRejected, refresh
 
+    if rollback:
+        if export_dir is not None or accept_shrink:
+            raise click.UsageError("--rollback takes no EXPORT_DIR and no --accept-shrink")
+        if not (reason or "").strip():
+            raise click.UsageError("--rollback needs --reason TEXT (recorded in the audit log)")
+        _rollback(str(reason))
+        return
+    if reason is not None:
+        raise click.UsageError("--reason goes with --rollback")
+    if export_dir is None:
+        raise click.UsageError("missing EXPORT_DIR (or --rollback --reason TEXT)")
     config = load_config()
     try:
         result = refresh(config, export_dir, accept_shrink=accept_shrink, clock=cli_clock(),
@@ -57,6 +74,23 @@ def _deliver(config: Any) -> None:
                    "run `opal deliver`", err=True)
         return
     click.echo(result.summary(), err=True)
+
+
+def _rollback(reason: str) -> None:
+    """Run ``opal refresh --rollback``: one summary line, or one line and exit 1."""
+    from opal.refresh import RefreshError, rollback
+
+    config = load_config()
+    try:
+        result = rollback(config, reason, clock=cli_clock())
+    except RefreshError as exc:
+        click.echo(f"opal refresh --rollback: {exc}; the live data is unchanged", err=True)
+        sys.exit(1)
+    except (OSError, SQLAlchemyError, psycopg.Error) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        click.echo(f"opal refresh --rollback: failed ({type(exc).__name__}: {first})", err=True)
+        sys.exit(1)
+    click.echo(result.summary())
 
 
 @click.command("status")

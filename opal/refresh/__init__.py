@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from config import Config
 from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, export_tables
@@ -30,13 +33,35 @@ from opal.refresh.runs import RunLog, refresh_lock
 from opal.refresh.validate import ProblemLog, TableReader, read_manifest
 
 __all__ = ["LiveInfo", "Problem", "RefreshBusy", "RefreshError", "RefreshRejected",
-           "RefreshResult", "live_generation", "refresh"]
+           "RefreshResult", "RollbackResult", "live_generation", "refresh", "rollback"]
 
 Progress = Callable[[str], None]
+#: how far ``exported_at`` may lie ahead of the portal's clock (two hosts' clocks differ)
+FUTURE_SKEW = timedelta(minutes=5)
+#: the calendar whose day ``as_of`` is (the Jobcenter's); "today" is taken there
+LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 
 
 def _quiet(_message: str) -> None:
     """Default progress sink: say nothing."""
+
+
+def future_problems(manifest: Manifest, now: datetime) -> list[Problem]:
+    """A data date after today, or an export time ahead of the clock: published, either would
+    refuse every correct export after it as older than the live data."""
+    problems: list[Problem] = []
+    today = now.astimezone(LOCAL_ZONE).date()
+    if manifest.as_of > today:
+        problems.append(Problem("manifest.json", None, "as_of",
+                                f"{manifest.as_of.isoformat()} is after today "
+                                f"({today.isoformat()}): a data date cannot lie in the future"))
+    if manifest.exported_at_dt > now + FUTURE_SKEW:
+        minutes = int(FUTURE_SKEW.total_seconds() // 60)
+        problems.append(Problem("manifest.json", None, "exported_at",
+                                f"{manifest.exported_at} is in the future (now "
+                                f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}; at most {minutes} "
+                                "minutes ahead are accepted)"))
+    return problems
 
 
 def gate_problems(manifest: Manifest, live: LiveInfo | None, max_shrink: float,
@@ -123,7 +148,8 @@ def refresh(config: Config, export_dir: Path, *, accept_shrink: bool = False,
                 runs.note(run_id, as_of=manifest.as_of.isoformat(),
                           exported_at=manifest.exported_at)
                 live = live_generation(config, counts=True)
-                gates = gate_problems(manifest, live, config.refresh_max_shrink, accept_shrink)
+                gates = future_problems(manifest, clock()) + gate_problems(
+                    manifest, live, config.refresh_max_shrink, accept_shrink)
                 counts = _build(config, export_dir, manifest, gates, clock, say)
                 say("publishing ...")
                 publish.swap(config)
@@ -137,6 +163,69 @@ def refresh(config: Config, export_dir: Path, *, accept_shrink: bool = False,
             result = RefreshResult(run_id, manifest.as_of, manifest.exported_at, published,
                                    counts, time.monotonic() - started)
             runs.finish(run_id, "ok", result.summary(), published_at=published, counts=counts)
+            return result
+        finally:
+            runs.close()
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What a rollback made live again, and what it dropped."""
+
+    run_id: int
+    as_of: date
+    exported_at: str
+    dropped_as_of: date | None
+    dropped_exported_at: str | None
+
+    def summary(self) -> str:
+        dropped = (f"as_of {self.dropped_as_of.isoformat()}, exported_at "
+                   f"{self.dropped_exported_at}" if self.dropped_as_of else "none")
+        return (f"rolled back (run {self.run_id}): live again as_of {self.as_of.isoformat()}, "
+                f"exported_at {self.exported_at}; dropped {dropped}")
+
+
+def rollback(config: Config, reason: str, *, clock: Clock = system_clock,
+             operator: str | None = None) -> RollbackResult:
+    """Make the previous generation live again (an operator published a bad one), recorded in
+    ``refresh_runs`` and in the audit log with ``reason``; RefreshError when there is none."""
+    from opal.audit import record
+    from opal.params import clean_for_log
+    from opal.retention import operator_name
+
+    reason = clean_for_log(reason.strip(), 400)
+    if not reason:
+        raise RefreshError("a rollback needs a reason (--reason TEXT)")
+    who = operator or operator_name()
+    with refresh_lock(config):
+        runs = RunLog(config, clock)
+        try:
+            runs.reap(lock_held=True)
+            publish.discard_next(config)
+            previous = publish.previous_generation(config)
+            if previous is None:
+                record(runs.engine, clock=clock, username=who, role=None, action="rollback",
+                       outcome="invalid", client="cli",
+                       message=f"keine vorherige Generation; Grund: {reason}")
+                raise RefreshError("there is no previous generation to roll back to")
+            live = live_generation(config)
+            run_id = runs.start("(rollback)")
+            runs.note(run_id, as_of=previous.as_of.isoformat(),
+                      exported_at=previous.exported_at)
+            try:
+                publish.restore_previous(config)
+            except BaseException as exc:
+                runs.finish(run_id, "failed", f"rollback: {type(exc).__name__}: {exc}")
+                raise
+            result = RollbackResult(run_id, previous.as_of, previous.exported_at,
+                                    live.as_of if live else None,
+                                    live.exported_at if live else None)
+            runs.finish(run_id, "ok", f"{result.summary()}\nreason: {reason}",
+                        published_at=clock())
+            record(runs.engine, clock=clock, username=who, role=None, action="rollback",
+                   outcome="ok", client="cli", data_as_of=previous.as_of.isoformat(),
+                   message=(f"Datenstand {previous.as_of.isoformat()} wieder live (statt "
+                            f"{result.dropped_as_of or '-'}); Grund: {reason}"))
             return result
         finally:
             runs.close()

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -128,6 +129,33 @@ def swap(config: Config) -> None:
             if exists:
                 conn.execute(text(f'ALTER SCHEMA "{live_s}" RENAME TO "{prev_s}"'))
             conn.execute(text(f'ALTER SCHEMA "{next_s}" RENAME TO "{live_s}"'))
+    finally:
+        engine.dispose()
+
+
+def previous_generation(config: Config) -> LiveInfo | None:
+    """The generation the last publish replaced (``<path>.prev``, ``<schema>_prev``), or None."""
+    if is_sqlite(config.case_db_url):
+        prev = _paths(config)[2]
+        return live_generation(replace(config, case_db_url=f"sqlite:///{prev}"))
+    return live_generation(replace(config, case_db_schema=_names(config)[2]))
+
+
+def restore_previous(config: Config) -> None:
+    """Make the previous generation live again in one atomic step; the current one is dropped
+    (call with the refresh lock held, after ``previous_generation`` found it usable)."""
+    if is_sqlite(config.case_db_url):
+        live, _, prev = _paths(config)
+        os.replace(prev, live)
+        _fsync(live.parent)
+        return
+    live_s, _, prev_s = _names(config)
+    engine = make_engine(config.case_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{live_s}" CASCADE'))
+            conn.execute(text(f'ALTER SCHEMA "{prev_s}" RENAME TO "{live_s}"'))
     finally:
         engine.dispose()
 
