@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -93,14 +94,41 @@ def _run_and_write(ctx: EngineContext, code: str, username: str, args: dict[str,
     except OpalError as exc:
         click.echo(f"opal run: {exc.message}", err=True)
         sys.exit(EXIT_BAD if exc.status < 500 else EXIT_FAILED)
+    try:
+        _write(rendered, output)
+    except OSError as exc:  # a full disk, a missing directory, a closed pipe: one line
+        where = str(output) if output is not None else "die Standardausgabe"
+        click.echo(f"opal run: {where} konnte nicht geschrieben werden: "
+                   f"{exc.strerror or type(exc).__name__}", err=True)
+        sys.exit(EXIT_FAILED)
     if output is not None:
-        with output.open("wb") as file:
-            file.writelines(rendered.chunks())
         click.echo(f"{output}: {result.row_count} Zeilen", err=True)
-    else:
+
+
+def _write(rendered: Any, output: Path | None) -> None:
+    """Write the file (a half-written one is removed) or stdout (nothing left to flush at exit
+    when it fails, so Python adds no message of its own)."""
+    if output is not None:
+        try:
+            with output.open("wb") as file:
+                file.writelines(rendered.chunks())
+        except OSError:
+            if output.is_file():
+                output.unlink()
+            raise
+        return
+    try:
         sys.stdout.flush()
         sys.stdout.buffer.writelines(rendered.chunks())
         sys.stdout.buffer.flush()
+    except OSError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # no file descriptor behind stdout (a test runner)
+            pass
+        raise
 
 
 @click.command("check")
