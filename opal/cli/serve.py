@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from opal import logs
 from opal.cli import load_config
 
 #: access log without query strings: parameters stay out of the logs
@@ -31,6 +32,10 @@ def _hide_server_banner() -> None:
     wsgi.Response.default_headers = default_headers
 
 
+#: threads per worker process: a request runs in one once it has fully arrived (opal.web.worker)
+THREADS = 4
+
+
 def default_workers() -> int:
     """gunicorn's rule of thumb, 2 x cores + 1 (at most 9): a short HTML list finds a free
     worker while others render a PDF or check a password (bench/http_load.py)."""
@@ -46,8 +51,12 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
 
         def load_config(self) -> None:
             options = {
-                "bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
-                "timeout": 90, "graceful_timeout": 20, "preload_app": True,
+                "bind": f"{host}:{port}", "workers": workers,
+                # slow clients hold no thread until their request is in (opal.web.worker)
+                "worker_class": "opal.web.worker.HeadFirstWorker", "threads": THREADS,
+                "keepalive": 5, "timeout": 90, "graceful_timeout": 20, "preload_app": True,
+                # control characters escaped in every line, the access log's too (opal.logs)
+                "logger_class": "opal.logs.GunicornLogger",
                 "accesslog": "-", "errorlog": "-", "access_log_format": ACCESS_LOG_FORMAT,
                 "proc_name": "opal", "post_fork": _post_fork,
                 "control_socket_disable": True,  # no socket in $HOME (gunicorn >= 24)
@@ -73,7 +82,7 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=default_workers(), show_default=True,
               type=click.IntRange(2, 64),
-              help="gunicorn worker processes")
+              help=f"gunicorn worker processes ({THREADS} threads each)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the portal (gunicorn) until SIGTERM/SIGINT; refuse to start when misconfigured."""
     from opal.catalogue import CatalogueError
@@ -89,8 +98,9 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo(f"opal: cannot start the portal: {exc}", err=True)
         sys.exit(2)
     _hide_server_banner()
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    click.echo(f"OPAL portal on http://{host}:{port}/ ({workers} workers); Ctrl+C stops it.")
+    logs.install(logging.INFO, LOG_FORMAT)
+    click.echo(f"OPAL portal on http://{host}:{port}/ ({workers} workers x {THREADS} threads); "
+               "Ctrl+C stops it.")
     make_server(app, host, port, workers).run()
 
 
