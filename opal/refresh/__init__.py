@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from config import Config
 from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, export_tables
@@ -38,19 +37,21 @@ __all__ = ["LiveInfo", "Problem", "RefreshBusy", "RefreshError", "RefreshRejecte
 Progress = Callable[[str], None]
 #: how far ``exported_at`` may lie ahead of the portal's clock (two hosts' clocks differ)
 FUTURE_SKEW = timedelta(minutes=5)
-#: the calendar whose day ``as_of`` is (the Jobcenter's); "today" is taken there
-LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 
 
 def _quiet(_message: str) -> None:
     """Default progress sink: say nothing."""
 
 
-def future_problems(manifest: Manifest, now: datetime) -> list[Problem]:
-    """A data date after today, or an export time ahead of the clock: published, either would
-    refuse every correct export after it as older than the live data."""
+def future_problems(manifest: Manifest, now: datetime,
+                    zone_name: str = "Europe/Berlin") -> list[Problem]:
+    """A data date after today (in the portal's time zone, OPAL_TIMEZONE), or an export time
+    ahead of the clock: published, either would refuse every correct export after it as older
+    than the live data."""
+    from opal.localtime import zone
+
     problems: list[Problem] = []
-    today = now.astimezone(LOCAL_ZONE).date()
+    today = now.astimezone(zone(zone_name)).date()
     if manifest.as_of > today:
         problems.append(Problem("manifest.json", None, "as_of",
                                 f"{manifest.as_of.isoformat()} is after today "
@@ -148,7 +149,7 @@ def refresh(config: Config, export_dir: Path, *, accept_shrink: bool = False,
                 runs.note(run_id, as_of=manifest.as_of.isoformat(),
                           exported_at=manifest.exported_at)
                 live = live_generation(config, counts=True)
-                gates = future_problems(manifest, clock()) + gate_problems(
+                gates = future_problems(manifest, clock(), config.timezone) + gate_problems(
                     manifest, live, config.refresh_max_shrink, accept_shrink)
                 counts = _build(config, export_dir, manifest, gates, clock, say)
                 say("publishing ...")
