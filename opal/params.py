@@ -25,9 +25,31 @@ DATE_DEFAULTS = ("as_of", "quarter_start", "quarter_end")
 MAX_VALUE_LEN = 200
 MAX_NAME_LEN = 40
 
-_INT = re.compile(r"^-?[0-9]{1,10}$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# The syntax of the typed values, as regular expressions the parsers below match with and the
+# OpenAPI description (opal.web.openapi) publishes as ``pattern``: one definition for both.
+#: a year 0001-9999 (Python's dates have no year 0)
+YEAR = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_BY4 = "(0[48]|[2468][048]|[13579][26])"  # two digits divisible by 4 (not 00)
+_NOT_BY4 = "(0[1235679]|[2468][1235679]|[13579][01345789])"
+_LEAP = f"([0-9]{{2}}{_BY4}|{_BY4}00)"
+_COMMON = f"([0-9]{{2}}{_NOT_BY4}|{_NOT_BY4}00)"
+INT_PATTERN = "^-?[0-9]{1,10}$"
+DATE_PATTERN = f"^{YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+MONTH_PATTERN = f"^{YEAR}-(0[1-9]|1[0-2])$"
+#: ``align`` of a date parameter: the first or the last day of a month (leap years included)
+ALIGN_PATTERNS = {
+    "month_start": f"^{YEAR}-(0[1-9]|1[0-2])-01$",
+    "month_end": (f"^({YEAR}-(01|03|05|07|08|10|12)-31|{YEAR}-(04|06|09|11)-30|"
+                  f"{_LEAP}-02-29|{_COMMON}-02-28)$"),
+}
+ALIGN_MESSAGES = {
+    "month_start": "Bitte den ersten Tag eines Monats angeben (ganze Monate).",
+    "month_end": "Bitte den letzten Tag eines Monats angeben (ganze Monate).",
+}
+_INT = re.compile(INT_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+_MONTH = re.compile(MONTH_PATTERN)
+_ALIGN = {name: re.compile(pattern) for name, pattern in ALIGN_PATTERNS.items()}
 _TRUE = ("ja", "1", "true")
 _FALSE = ("nein", "0", "false")
 
@@ -66,18 +88,16 @@ def _date(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
         raise Bad("Bitte ein Datum im Format JJJJ-MM-TT angeben.") from None
     if p.max_date == "as_of" and value > as_of:
         raise Bad(f"Das Datum darf nicht nach dem Datenstand ({as_of.isoformat()}) liegen.")
-    if p.align == "month_start" and value.day != 1:
-        raise Bad("Bitte den ersten Tag eines Monats angeben (ganze Monate).")
-    if p.align == "month_end" and value != dates.month_last(dates.month_of(value)):
-        raise Bad("Bitte den letzten Tag eines Monats angeben (ganze Monate).")
+    aligned = _ALIGN.get(p.align or "")
+    if aligned is not None and not aligned.fullmatch(raw):
+        raise Bad(ALIGN_MESSAGES[str(p.align)])
     return dates.day(value), value.isoformat()
 
 
 def _month(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
-    m = _MONTH.fullmatch(raw)
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
+    if not _MONTH.fullmatch(raw):
         raise Bad("Bitte einen Monat im Format JJJJ-MM angeben.")
-    idx = dates.month_idx(int(m.group(1)), int(m.group(2)))
+    idx = dates.month_idx(int(raw[:4]), int(raw[5:7]))
     if dates.month_last(idx) > as_of:
         raise Bad("Der Monat ist noch nicht abgeschlossen: sein letzter Tag liegt nach dem "
                   f"Datenstand ({as_of.isoformat()}).")

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from opal.catalogue import load_catalogue
+from opal.params import ALIGN_PATTERNS, DATE_PATTERN, MONTH_PATTERN
 from opal.web.openapi import build_spec
 
 with warnings.catch_warnings():  # third-party imports: only their own import-time deprecations
@@ -48,19 +49,27 @@ def test_spec_names_every_report_with_its_parameters(spec: dict[str, Any]) -> No
         assert op["x-opal-roles"] == list(definition.roles)
         assert set(op["responses"]) == {"200", "400", "401", "403", "404", "429", "503"}
         by_name = {p["name"]: p for p in op["parameters"]}
-        expected = [p.name for p in definition.params] + (["sort", "desc"] if definition.sort
-                                                          else [])
+        rng = definition.date_range
+        pair = f"{rng.from_param}_{rng.to_param}" if rng else ""
+        expected = [pair if rng and p.name == rng.from_param else p.name
+                    for p in definition.params if not (rng and p.name == rng.to_param)]
+        expected += ["sort", "desc"] if definition.sort else []
         assert list(by_name) == expected
         assert all(p["in"] == "query" and not p["required"] for p in op["parameters"])
         for param in definition.params:
-            schema = by_name[param.name]["schema"]
+            if rng and param.name in (rng.from_param, rng.to_param):
+                assert by_name[pair]["style"] == "form" and by_name[pair]["explode"] is True
+                schema = by_name[pair]["schema"]["properties"][param.name]
+            else:
+                schema = by_name[param.name]["schema"]
             if param.type == "int":
                 typed = schema["anyOf"][0]
                 assert typed == {"type": "integer", "minimum": param.min, "maximum": param.max}
             elif param.type == "date":
-                assert schema["anyOf"][0] == {"type": "string", "format": "date"}
+                assert schema["anyOf"][0] == {"type": "string", "format": "date", "pattern":
+                                              ALIGN_PATTERNS.get(param.align or "", DATE_PATTERN)}
             elif param.type == "month":
-                assert schema["anyOf"][0]["pattern"] == "^[0-9]{4}-(0[1-9]|1[0-2])$"
+                assert schema["anyOf"][0]["pattern"] == MONTH_PATTERN
             elif param.type == "code":
                 assert schema["enum"] == ["", *param.choices]
         if definition.sort:
@@ -74,9 +83,11 @@ def test_spec_names_every_report_with_its_parameters(spec: dict[str, Any]) -> No
 
 def test_parameter_schemas_accept_and_reject_as_the_portal_does(spec: dict[str, Any]) -> None:
     r15 = {p["name"]: p["schema"] for p in spec["paths"]["/reports/R15.json"]["get"]["parameters"]}
-    assert _validator(r15["from_date"]).is_valid("2026-07-01")
-    assert _validator(r15["from_date"]).is_valid("")
-    assert not _validator(r15["from_date"]).is_valid("2026-13-01")
+    window = _validator(r15["from_date_to_date"])
+    assert window.is_valid({"from_date": "2026-07-01", "to_date": "2026-09-30"})
+    assert window.is_valid({"from_date": "", "to_date": ""}) and window.is_valid({})
+    assert not window.is_valid({"from_date": "2026-07-01"})
+    assert not window.is_valid({"from_date": "2026-13-01", "to_date": "2026-09-30"})
     r11 = {p["name"]: p["schema"] for p in spec["paths"]["/reports/R11.json"]["get"]["parameters"]}
     assert _validator(r11["month"]).is_valid("2026-10")
     assert not _validator(r11["month"]).is_valid("2026-13")

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify
 from flask_login import current_user
 
 import opal
+from opal.params import ALIGN_PATTERNS, DATE_PATTERN, MONTH_PATTERN
 
 bp = Blueprint("openapi", __name__)
 
@@ -28,7 +29,6 @@ COLUMN_SCHEMAS: dict[str, dict[str, Any]] = {
     "bool": {"type": ["boolean", "null"]},
 }
 BOOL_VALUES = ["ja", "nein", "1", "0", "true", "false"]
-MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
 ERROR_STATUSES = {
     "400": "Ungültige Parameter: `errors` nennt jedes fehlerhafte Feld (auch Exporte über "
            "der Zeilengrenze).",
@@ -45,25 +45,60 @@ ERROR_STATUSES = {
 EMPTY: dict[str, Any] = {"type": "string", "maxLength": 0}
 
 
-def param_schema(param: Any) -> dict[str, Any]:
-    """The JSON Schema of one declared report parameter as a query value (empty = default)."""
+def value_schema(param: Any) -> dict[str, Any]:
+    """The JSON Schema of a non-empty value of one declared parameter: the patterns, ranges and
+    choices ``opal.params`` validates with (what depends on the data, such as "not after the
+    data date", is in the description and a 400)."""
     if param.type == "int":
         schema: dict[str, Any] = {"type": "integer"}
         if param.min is not None:
             schema["minimum"] = param.min
         if param.max is not None:
             schema["maximum"] = param.max
-    elif param.type == "date":
-        schema = {"type": "string", "format": "date"}
-    elif param.type == "month":
-        schema = {"type": "string", "pattern": MONTH_PATTERN}
-    elif param.type == "code":
-        return {"type": "string", "enum": ["", *param.choices]}
-    elif param.type == "bool":
-        return {"type": "string", "enum": ["", *BOOL_VALUES]}
-    else:  # the catalogue check admits no other type
-        return {"type": "string"}
+        return schema
+    if param.type == "date":
+        pattern = ALIGN_PATTERNS.get(param.align or "", DATE_PATTERN)
+        return {"type": "string", "format": "date", "pattern": pattern}
+    if param.type == "month":
+        return {"type": "string", "pattern": MONTH_PATTERN}
+    if param.type == "code":
+        return {"type": "string", "enum": list(param.choices)}
+    if param.type == "bool":
+        return {"type": "string", "enum": list(BOOL_VALUES)}
+    return {"type": "string"}  # the catalogue check admits no other type
+
+
+def param_schema(param: Any) -> dict[str, Any]:
+    """The JSON Schema of one declared report parameter as a query value (empty = default)."""
+    schema = value_schema(param)
+    if "enum" in schema:
+        return {"type": "string", "enum": ["", *schema["enum"]]}
     return {"anyOf": [schema, EMPTY]}
+
+
+def range_parameter(definition: Any) -> dict[str, Any]:
+    """The two dates of a ``[date_range]`` as one exploded object parameter (each stays its own
+    query argument), so that "both or neither" is part of the schema: both given, or each
+    absent or empty (empty = the default). The span limit is a 400 the schema cannot state."""
+    rng = definition.date_range
+    pair = {p.name: p for p in definition.params if p.name in (rng.from_param, rng.to_param)}
+    names = [rng.from_param, rng.to_param]
+    return {
+        "name": f"{rng.from_param}_{rng.to_param}", "in": "query", "required": False,
+        "style": "form", "explode": True,
+        "description": (f"{pair[names[0]].label} und {pair[names[1]].label}: beide angeben oder "
+                        "beide weglassen (dann: " + ", ".join(
+                            _param_description(pair[n]) for n in names) +
+                        f"); höchstens {rng.max_days} Tage"),
+        "schema": {
+            "type": "object",
+            "properties": {n: param_schema(pair[n]) for n in names},
+            "anyOf": [
+                {"required": names, "properties": {n: value_schema(pair[n]) for n in names}},
+                {"properties": {n: EMPTY for n in names}},
+            ],
+        },
+    }
 
 
 def _param_description(param: Any) -> str:
@@ -76,6 +111,10 @@ def _param_description(param: Any) -> str:
         text += "; nicht nach dem Datenstand"
     if param.type == "month":
         text += "; nur abgeschlossene Monate (letzter Tag bis zum Datenstand)"
+    if param.align == "month_start":
+        text += "; ein Monatserster"
+    if param.align == "month_end":
+        text += "; ein Monatsletzter"
     if param.type == "code" and param.labels:
         pairs = zip(param.choices, param.labels, strict=False)
         text += "; " + ", ".join(f"{c} = {label}" for c, label in pairs)
@@ -104,7 +143,13 @@ def _param_value_schema(param: Any) -> dict[str, Any]:
 def parameters(definition: Any) -> list[dict[str, Any]]:
     """The query parameters of one report's JSON download (declared ones, sort, desc)."""
     out: list[dict[str, Any]] = []
+    rng = definition.date_range
     for p in definition.params:
+        if rng is not None and p.name == rng.from_param:
+            out.append(range_parameter(definition))
+            continue
+        if rng is not None and p.name == rng.to_param:
+            continue
         out.append({"name": p.name, "in": "query", "required": False,
                     "description": _param_description(p), "schema": param_schema(p)})
     if definition.sort:
