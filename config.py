@@ -373,9 +373,11 @@ class Config:
         """Host names a request may name: OPAL_BASE_URL's, then OPAL_ALLOWED_HOSTS."""
         from urllib.parse import urlsplit
 
-        own = urlsplit(self.base_url).hostname or ""
+        own = (urlsplit(self.base_url).hostname or "").lower()
+        # a portal on the loopback address (the demo) answers to both of its usual names
+        local = ["127.0.0.1", "localhost"] if own in ("127.0.0.1", "localhost") else []
         more = [name for name in self.allowed_hosts.split(",") if name]
-        return tuple(dict.fromkeys([own.lower(), *more]))
+        return tuple(dict.fromkeys([own, *local, *more]))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:

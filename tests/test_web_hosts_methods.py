@@ -117,7 +117,7 @@ def test_redirects_are_relative(hosts_app: Flask) -> None:
 def test_host_settings_are_checked() -> None:
     base = {"OPAL_SECRET_KEY": "x"}
     config = Config.from_env({**base, "OPAL_ALLOWED_HOSTS": " Portal.Kreis.de , .intern.de"})
-    assert config.trusted_hosts == ("127.0.0.1", "portal.kreis.de", ".intern.de")
+    assert config.trusted_hosts == ("127.0.0.1", "localhost", "portal.kreis.de", ".intern.de")
     assert Config.from_env({**base, "OPAL_BASE_URL": "https://opal.kreis-borken.de/"}
                            ).trusted_hosts == ("opal.kreis-borken.de",)
     for bad in ({"OPAL_BASE_URL": "opal.kreis.de"}, {"OPAL_BASE_URL": "ftp://x"},
