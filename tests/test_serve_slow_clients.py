@@ -293,3 +293,23 @@ def test_portal_log_records_and_tracebacks_cannot_forge_lines() -> None:
     assert "  ValueError: bad" in lines and "  [INFO] forged too\\x1b" in lines
     assert escape_controls("a\tb\x00\x7f\x85\u200b\ufeffü€") == \
         "a\\x09b\\x00\\x7f\\x85\\u200b\\ufeffü€"
+
+
+@pytest.mark.parametrize("buf,ready", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n", False),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),
+    (b"POST /login HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", False),
+    (b"POST /login HTTP/1.1\r\ncontent-length:  5 \r\n\r\nabcde", True),
+    (b"POST /login HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", True),
+    (b"POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", False),
+    (b"POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", True),
+    (b"POST /login HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", True),
+    (b"POST /x HTTP/1.1\r\nContent-Length: 999999\r\n\r\n" + b"a" * 70_000, True),
+    (b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000, None),
+])
+def test_when_a_request_has_arrived(buf: bytes, ready: bool | None) -> None:
+    """The event loop's rule: a whole head, and a small body when one is announced (a
+    malformed head goes to gunicorn's parser at once, which refuses it)."""
+    from opal.web.worker import request_ready
+
+    assert request_ready(buf) is ready

@@ -34,6 +34,7 @@ IO_TIMEOUT = 20
 _END_OF_HEAD = b"\r\n\r\n"
 _LENGTH = re.compile(rb"^content-length:[ \t]*([0-9]{1,12})[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding:", re.I | re.M)
+_EXPECT = re.compile(rb"^expect:", re.I | re.M)
 _END_OF_CHUNKS = b"\r\n0\r\n\r\n"
 _REFUSE_408 = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n"
                b"Cache-Control: no-store\r\n\r\n")
@@ -48,6 +49,8 @@ def request_ready(buf: bytes) -> bool | None:
     if end < 0:
         return None if len(buf) > BUFFER_LIMIT else False
     head, body = buf[:end + 2], buf[end + 4:]
+    if _EXPECT.search(head):
+        return True  # the client waits for "100 Continue" before it sends the body
     if _CHUNKED.search(head):
         # a chunked body: wait for its last chunk while it is small, else let the thread read
         return _END_OF_CHUNKS in b"\r\n" + body or len(buf) > BUFFER_LIMIT
