@@ -11,7 +11,7 @@ import fcntl
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,10 @@ def test_reader_across_a_publish_finishes_on_the_old_generation(
         cur = reader.cursor(name="in_flight")
         cur.execute(sql)
     assert cur.fetchone() == ("1900-01",)
-    refresh(config, make_export("day2", as_of="2026-12-23", exported_at="2026-12-24T01:30:00Z"))
+    # the clock of that later day: a data date after today is refused (issue 20)
+    later = fixed_clock(datetime(2026, 12, 24, 6, 0, tzinfo=UTC))
+    refresh(config, make_export("day2", as_of="2026-12-23", exported_at="2026-12-24T01:30:00Z"),
+            clock=later)
     assert cur.fetchall()[-1] == ("2026-11",)  # the reader in flight finished on the old data
     cur.close()
     reader.close()
