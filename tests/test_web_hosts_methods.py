@@ -34,6 +34,7 @@ ROUTES: dict[str, str] = {
     "/admin/audit.csv": "GET, HEAD",
     "/admin/refresh": "GET, HEAD",
     "/static/opal.css": "GET, HEAD",
+    "/subscriptions": "GET, HEAD, POST",  # a GET view and a POST view on one path
 }
 
 
@@ -62,11 +63,29 @@ def logged_in(hosts_app: Flask) -> FlaskClient:
     return client
 
 
-def test_every_route_is_listed_here(hosts_app: Flask) -> None:
-    rules = {r.rule for r in hosts_app.url_map.iter_rules()}
-    assert rules == {"/", "/login", "/logout", "/reports", "/reports/<name>", "/healthz",
-                     "/openapi.json", "/admin/users", "/admin/audit", "/admin/audit.csv",
-                     "/admin/refresh", "/static/<path:filename>"}
+def _sample(rule: str) -> str:
+    """A concrete path of a URL rule."""
+    return (rule.replace("<int:delivery_id>", "1").replace("<int:sub_id>", "1")
+            .replace("<name>", "R02").replace("<path:filename>", "opal.css"))
+
+
+def test_every_rule_answers_with_its_own_allow(hosts_app: Flask,
+                                               admin_and_user: tuple[FlaskClient, FlaskClient]
+                                               ) -> None:
+    """Beyond ROUTES: whatever rules the portal has, a 405 names what its path declares."""
+    declared: dict[str, set[str]] = {}
+    for rule in hosts_app.url_map.iter_rules():
+        declared.setdefault(rule.rule, set()).update(rule.methods or ())
+    assert set(ROUTES) <= {_sample(r) for r in declared} | {"/reports/R02.json",
+                                                           "/reports/R02.csv"}
+    for rule, methods in declared.items():
+        allowed = ", ".join(m for m in ("GET", "HEAD", "POST") if m in methods)
+        path = _sample(rule)
+        client = admin_and_user[1 if path.startswith("/admin") else 0]
+        for method in ("PUT", "TRACE", "OPTIONS"):
+            response = client.open(path, method=method)
+            assert (response.status_code, response.headers.get("Allow")) == (405, allowed), \
+                (path, method)
 
 
 @pytest.mark.parametrize("host", [EVIL, "portal.kreis.example.evil.example", "intern.example.x",

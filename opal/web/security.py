@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from opal.appdb.schema import downloads, login_failures
 
@@ -51,10 +51,12 @@ def allowed_methods() -> set[str]:
     exc = request.routing_exception
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         methods = set(exc.valid_methods)
-    elif request.url_rule is not None and request.url_rule.methods:
-        methods = set(request.url_rule.methods)
-    else:
-        methods = set()
+    else:  # the path matched a rule (OPTIONS): every rule of the path counts (GET and POST views)
+        try:
+            adapter = current_app.create_url_adapter(request)
+            methods = set(adapter.allowed_methods()) if adapter is not None else set()
+        except HTTPException:
+            methods = set()
     return methods & ALLOWED_METHODS
 
 
