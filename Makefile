@@ -40,7 +40,8 @@ build-deps:
 	$(APT_MISSING)
 
 # Debian tools some tests need (pdftotext, Chromium, LibreOffice headless for the formula-injection
-# check, slapd and ldap-utils for the directory sign-in against a real OpenLDAP); installed only
+# check, slapd and ldap-utils for the directory sign-in against a real OpenLDAP, nginx for the
+# reverse-proxy example in docs/nginx); installed only
 # when missing and we are root.
 system-deps:
 	@missing=""; \
