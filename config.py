@@ -294,8 +294,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ldap_role_groups", _role_groups, None,
             "role=group DN;role=group DN: membership (also nested) gives the role; none or two "
             "different roles: no access"),
-    Setting("ldap_link_attrs", _link_attrs, "staff_id=employeeNumber;team_id=departmentNumber",
-            "link=attribute;...: the user attribute holding each role's link (staff id, team id)"),
+    Setting("ldap_link_attrs", _link_attrs,
+            "staff_id=employeeNumber;team_id=departmentNumber;office_id=physicalDeliveryOfficeName",
+            "link=attribute;...: the user attribute holding each role's link "
+            "(staff, team, office)"),
     Setting("ldap_disabled_filter", _ldap_filter, "(pwdAccountLockedTime=*)",
             "a user entry matching this filter is disabled (Active Directory: "
             "(userAccountControl:1.2.840.113556.1.4.803:=2))"),
@@ -354,7 +356,8 @@ class Config:
     ldap_nested_groups: str = "walk"
     ldap_role_groups: tuple[tuple[str, str], ...] | None = None
     ldap_link_attrs: tuple[tuple[str, str], ...] = (
-        ("staff_id", "employeeNumber"), ("team_id", "departmentNumber"))
+        ("staff_id", "employeeNumber"), ("team_id", "departmentNumber"),
+        ("office_id", "physicalDeliveryOfficeName"))
     ldap_disabled_filter: str = "(pwdAccountLockedTime=*)"
     ldap_timeout: float = 5.0
     ldap_local_login: str = "all"

@@ -55,8 +55,9 @@ def scope_for(actor: Actor, live: bool) -> Scope:
     # a linked role needs its staff/team/office in the live data; one linked to nothing not
     if role is None or role.scope is None or link_id is None or (link_id and not live):
         raise AccessDenied(
-            "Ihr Benutzerkonto ist keiner Fallmanagerin, keinem Fallmanager oder keinem Team "
-            "der aktuellen Daten zugeordnet. Bitte wenden Sie sich an die Administration."
+            "Ihr Benutzerkonto ist keiner Fallmanagerin, keinem Fallmanager, keinem Team oder "
+            "keinem Standort der aktuellen Daten zugeordnet. Bitte wenden Sie sich an die "
+            "Administration."
         )
     return role.scope(link_id)
 

@@ -140,10 +140,8 @@ def _check_columns(d: Defn) -> list[str]:
             out.append(f"{where}: a count column must be int")
         if c.total and not c.numeric:
             out.append(f"{where}: total only for numeric columns")
-        for role in d.roles:
-            if c.total and role in ROLES and ROLES[role].disclosure_control:
-                # a sum over cells that may be suppressed would reveal them by subtraction
-                out.append(f"{where}: no total in a report {role} may run")
+        # a sum row over cells under disclosure control would reveal them by subtraction:
+        # opal.roles.as_seen_by drops ``total`` for every role under disclosure control
         if c.compute is not None:
             if c.type not in ("int", "decimal"):
                 out.append(f"{where}: a computed column must be int or decimal")
@@ -265,8 +263,8 @@ def _dry_run(conn: Connection, d: Defn) -> list[str]:
     if not d.sql_source.strip():
         return []
     out: list[str] = []
-    scopes = [{"_viewer": "S:CHECK", "_staff_id": "CHECK", "_team_id": "", "_county": 0},
-              {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}]
+    # every role's scope (case load, team, office, county), as the role table builds it
+    scopes = [r.scope("CHECK") for r in ROLES.values() if r.scope is not None]
     needed = [c.key for c in d.columns if not c.compute]
     for scope in scopes:
         binds = {**parsed.bind, **scope, "_as_of": dates.day(CHECK_AS_OF)}

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 PARAM_TYPES = ("int", "date", "month", "code", "bool", "staff")
 #: names the server fills in; never accepted from a request
-RESERVED = ("_as_of", "_viewer", "_staff_id", "_team_id", "_county")
+RESERVED = ("_as_of", "_viewer", "_staff_id", "_team_id", "_office_id", "_county")
 #: arguments the web accepts besides the declared ones
 CONTROL_ARGS = ("sort", "desc", "page")
 DATE_DEFAULTS = ("as_of", "quarter_start", "quarter_end")

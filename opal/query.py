@@ -38,6 +38,7 @@ from opal.errors import (
 )
 from opal.params import clean_for_log, parse_params
 from opal.result import SUPPRESSED, ColumnDef, Result
+from opal.roles import as_seen_by, fixed_binds
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def run_report(ctx: EngineContext, code: str, actor: Actor, args: Mapping[str, s
         run.audit("denied", message="Rolle nicht berechtigt")
         raise AccessDenied()
     try:
-        return _execute(run, defn, paged)
+        return _execute(run, as_seen_by(actor.role, defn), paged)
     except AccessDenied:
         run.audit("denied", message="Zuordnung fehlt in den aktuellen Daten")
         raise
@@ -171,7 +172,8 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
                          if any(p.type == "staff" for p in defn.params) else None)
                 parsed = parse_params(defn, run.args, run.as_of,
                                       allow_sort=run.client != "cli", paged=paged, staff=staff)
-                binds = {**parsed.bind, **scope, "_as_of": dates.day(run.as_of)}
+                binds = {**parsed.bind, **fixed_binds(run.actor.role, scope), **scope,
+                         "_as_of": dates.day(run.as_of)}
                 result = conn.execute(text(defn.sql), binds)
                 raw_rows = [dict(r) for r in result.mappings()]
                 # PostgreSQL resolves the renamed live schema anew in every statement: a

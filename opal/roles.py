@@ -9,12 +9,15 @@ the reserved parameters (``:_viewer`` ...) its scope binds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection, text
 
 from opal.casedb.schema import CASE_MANAGER_FUNCTIONS, viewer_for_staff, viewer_for_team
+
+if TYPE_CHECKING:
+    from opal.catalogue import ReportDefinition
 
 LinkKind = Literal["staff", "team", "office", "none"]
 #: the reserved parameters a scope binds (``:_as_of`` comes from the generation)
@@ -74,6 +77,10 @@ class Role:
     scope: Callable[[str], Scope] | None  # link id ("" for link "none") -> reserved parameters
     unit: str = ""  # the unit line of a role without a link
     admin: bool = False  # may open the admin pages
+    #: code-parameter choices the role may not ask for (office_lead: grouping by ``office``)
+    withheld_choices: frozenset[str] = frozenset()
+    #: parameters the server fixes from the scope (name -> reserved key), never offered
+    fixed_params: Mapping[str, str] | None = None
 
     @property
     def sees_case_data(self) -> bool:
@@ -82,16 +89,22 @@ class Role:
 
 def _case_load(staff_id: str) -> Scope:
     return {"_viewer": viewer_for_staff(staff_id), "_staff_id": staff_id, "_team_id": "",
-            "_county": 0}
+            "_office_id": "", "_county": 0}
 
 
 def _team(team_id: str) -> Scope:
     return {"_viewer": viewer_for_team(team_id), "_staff_id": "", "_team_id": team_id,
+            "_office_id": "", "_county": 0}
+
+
+def _office(office_id: str) -> Scope:
+    # no viewer: an office lead never reaches a person list (d_list_scope has no O: rows)
+    return {"_viewer": "", "_staff_id": "", "_team_id": "", "_office_id": office_id,
             "_county": 0}
 
 
 def _county(_none: str) -> Scope:
-    return {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}
+    return {"_viewer": "", "_staff_id": "", "_team_id": "", "_office_id": "", "_county": 1}
 
 
 _BOTH = frozenset({"list", "aggregate"})
@@ -100,6 +113,8 @@ _BOTH = frozenset({"list", "aggregate"})
 ROLES: Mapping[str, Role] = {r.name: r for r in (
     Role("case_manager", "Fallmanagement", "staff", _BOTH, False, _case_load),
     Role("team_lead", "Teamleitung", "team", _BOTH, False, _team),
+    Role("office_lead", "Leitung Jobcenter vor Ort", "office", frozenset({"aggregate"}), True,
+         _office, withheld_choices=frozenset({"office"}), fixed_params={"office": "_office_id"}),
     Role("controlling", "Controlling", "none", frozenset({"aggregate"}), True, _county,
          unit="Gesamter Kreis"),
     Role("admin", "Administration", "none", frozenset(), False, None, admin=True),
@@ -107,6 +122,8 @@ ROLES: Mapping[str, Role] = {r.name: r for r in (
 ROLE_NAMES: tuple[str, ...] = tuple(ROLES)
 #: roles a report definition may list: those that see case data
 REPORT_ROLES: tuple[str, ...] = tuple(r.name for r in ROLES.values() if r.sees_case_data)
+
+
 def role_of(name: str | None) -> Role | None:
     """The role called ``name``; None for no role or a name not in the table (deny)."""
     return ROLES.get(name) if isinstance(name, str) else None
@@ -137,3 +154,42 @@ def check_links(role_name: str | None, ids: Mapping[str, str | None]) -> str | N
             users = [r.name for r in ROLES.values() if r.link == link.kind]
             return f"{link.option} gilt nur für {' oder '.join(users) or 'keine Rolle'}"
     return None
+
+
+def as_seen_by(role_name: str | None, defn: ReportDefinition) -> ReportDefinition:
+    """The report as ``role_name`` may ask for it: withheld choices and fixed parameters gone
+    (a 400 naming the field if asked anyway, not offered in the form), and no sum row over
+    cells under disclosure control. The engine, the form and the OpenAPI page read this."""
+    role = role_of(role_name)
+    if role is None:
+        return defn
+    fixed = role.fixed_params or {}
+    params = []
+    for p in defn.params:
+        if p.name in fixed:
+            continue
+        withheld = [c for c in p.choices if c in role.withheld_choices]
+        if p.type == "code" and withheld:
+            kept = [(c, lab) for c, lab in zip(p.choices, p.labels or p.choices, strict=False)
+                    if c not in role.withheld_choices]
+            default = p.default if p.default not in role.withheld_choices else (
+                None if p.optional or not kept else kept[0][0])
+            p = replace(p, choices=tuple(c for c, _ in kept),
+                        labels=tuple(lab for _, lab in kept) if p.labels else (),
+                        default=default)
+        params.append(p)
+    columns = defn.columns
+    if role.disclosure_control:
+        columns = tuple(replace(c, total=False) if c.total else c for c in columns)
+    if len(params) == len(defn.params) and params == list(defn.params) \
+            and columns == defn.columns:
+        return defn
+    return replace(defn, params=tuple(params), columns=columns)
+
+
+def fixed_binds(role_name: str | None, scope: Scope) -> Scope:
+    """The parameters the role's scope fixes (office_lead: ``office`` = its office id); a
+    report without such a parameter ignores them."""
+    role = role_of(role_name)
+    fixed = (role.fixed_params or {}) if role is not None else {}
+    return {name: scope[key] for name, key in fixed.items()}

@@ -44,11 +44,12 @@ class User:
     team_id: str | None
     active: bool
     source: str = "local"  #: local (hash here) or directory (re-read at every sign-in)
+    office_id: str | None = None
 
     def actor(self) -> Actor:
         """The Actor reports run as; a disabled account has no role."""
         return Actor(self.username, self.role if self.active else None, self.staff_id,
-                     self.team_id)
+                     self.team_id, self.office_id)
 
 
 def generate_password() -> str:
@@ -60,13 +61,14 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def _check(username: str, role: str | None, staff_id: str | None, team_id: str | None) -> None:
+def _check(username: str, role: str | None, staff_id: str | None, team_id: str | None,
+           office_id: str | None = None) -> None:
     if not _USERNAME.fullmatch(username):
         raise UserError("Benutzername: 1–64 Zeichen aus A–Z, a–z, 0–9, . _ @ -")
-    fault = check_links(role, {"staff_id": staff_id, "team_id": team_id})
+    fault = check_links(role, {"staff_id": staff_id, "team_id": team_id, "office_id": office_id})
     if fault is not None:
         raise UserError(fault)
-    for value in (staff_id, team_id):
+    for value in (staff_id, team_id, office_id):
         if value and not _LINK_ID.fullmatch(value):
             raise UserError(f"ungültige Kennung {value[:64]!r}")
 
@@ -77,20 +79,21 @@ def _check_password(password: str) -> None:
 
 
 def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: str | None = None,
-                team_id: str | None = None, password: str | None = None,
-                clock: Clock = system_clock, email: str | None = None) -> bool:
+                team_id: str | None = None, office_id: str | None = None,
+                password: str | None = None, clock: Clock = system_clock,
+                email: str | None = None) -> bool:
     """Create or update a user (active again); keep the password (and the mail address for
     delivery notices) unless one is given; ``email=""`` removes the address.
 
     Return True when the user was created. A changed role ends the user's sessions. A new
     password makes a directory-managed account local; without one it stays where it is.
     """
-    _check(username, role, staff_id, team_id)
+    _check(username, role, staff_id, team_id, office_id)
     if password is not None:
         _check_password(password)
     now = clock().astimezone(UTC).replace(tzinfo=None)
     values = {"role": role, "staff_id": staff_id or None, "team_id": team_id or None,
-              "active": True, "updated_at": now}
+              "office_id": office_id or None, "active": True, "updated_at": now}
     if password is not None:
         values["password_hash"] = hash_password(password)
         values["source"] = "local"
@@ -99,14 +102,16 @@ def upsert_user(engine: Engine, username: str, role: str | None, *, staff_id: st
             raise UserError(f"ungültige E-Mail-Adresse {email[:64]!r}")
         values["email"] = email or None
     with engine.begin() as conn:
-        row = conn.execute(select(users.c.id, users.c.role, users.c.staff_id, users.c.team_id)
+        row = conn.execute(select(users.c.id, users.c.role, users.c.staff_id, users.c.team_id,
+                                  users.c.office_id)
                            .where(users.c.username == username)).first()
         if row is None:
             values["source"] = "local"
             conn.execute(insert(users).values(username=username, created_at=now, **values))
             return True
         conn.execute(update(users).where(users.c.id == row.id).values(**values))
-        if (row.role, row.staff_id, row.team_id) != (role, staff_id or None, team_id or None) \
+        if (row.role, row.staff_id, row.team_id, row.office_id) != (
+                role, staff_id or None, team_id or None, office_id or None) \
                 or password is not None:
             conn.execute(delete(user_sessions).where(user_sessions.c.user_id == row.id))
         return False
@@ -165,13 +170,13 @@ def valid_directory_name(username: object) -> bool:
 
 
 _COLUMNS = (users.c.id, users.c.username, users.c.role, users.c.staff_id, users.c.team_id,
-            users.c.active, users.c.source)
+            users.c.active, users.c.source, users.c.office_id)
 
 
 def _user(row: object) -> User:
     r = row._mapping  # type: ignore[attr-defined]
     return User(r["id"], r["username"], r["role"], r["staff_id"], r["team_id"], bool(r["active"]),
-                r["source"])
+                r["source"], r["office_id"])
 
 
 def get_user(engine: Engine, username: str) -> User | None:

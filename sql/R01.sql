@@ -1,15 +1,17 @@
 -- R01 Fallbestand: one row per case manager in scope, counting the eLb on as_of assigned to
 -- them (protected persons included: the own case load or a team aggregate).
 -- case manager: themself (:_staff_id); team lead: each active FALLMANAGEMENT/ARBEITSVERMITTLUNG
--- staff member of team :_team_id.
+-- staff member of team :_team_id; office lead: of every team of office :_office_id.
 WITH cm AS (
     SELECT st.staff_id, st.display_name
     FROM staff st
     WHERE st.staff_id = :_staff_id
-       OR (:_team_id <> ''
-           AND st.team_id = :_team_id
-           AND st.active = 1
-           AND st."function" IN ('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG'))
+       OR (st.active = 1
+           AND st."function" IN ('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')
+           AND ((:_team_id <> '' AND st.team_id = :_team_id)
+                OR (:_office_id <> ''
+                    AND st.team_id IN (SELECT t.team_id FROM team t
+                                       WHERE t.office_id = :_office_id))))
 )
 SELECT
     cm.staff_id AS staff_id,

@@ -1,5 +1,5 @@
--- R09 Betreuungsschlüssel: one row per team in scope (team lead: own team; controlling: every
--- team of the county), by team_id. fte_e4 sums the fte (ten-thousandths) of the team's active
+-- R09 Betreuungsschlüssel: one row per team in scope (team lead: own team; office lead: the
+-- teams of office :_office_id; controlling: every team of the county), by team_id. fte_e4 sums the fte (ten-thousandths) of the team's active
 -- FALLMANAGEMENT/ARBEITSVERMITTLUNG staff; elb counts the eLb on as_of whose case manager is one
 -- of them (protected persons included: only a number is shown). Rates are compute columns.
 WITH cm AS (
@@ -33,5 +33,6 @@ FROM team t
 JOIN office o ON o.office_id = t.office_id
 LEFT JOIN fte ON fte.team_id = t.team_id
 LEFT JOIN elb ON elb.team_id = t.team_id
-WHERE (:_county = 1 OR t.team_id = :_team_id)
+WHERE (:_county = 1 OR t.team_id = :_team_id
+       OR (:_office_id <> '' AND t.office_id = :_office_id))
 ORDER BY t.team_id

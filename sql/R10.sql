@@ -1,6 +1,7 @@
 -- R10 Kontaktdichte: always five rows (profile groups A, B, C, none, Gesamt) over the eLb on
 -- as_of in scope (team lead: persons of every staff member of the team, active or not,
--- protected included; controlling: the county, persons without a case manager included).
+-- protected included; office lead: persons of every staff member of the office's teams;
+-- controlling: the county, persons without a case manager included).
 -- with_contact: the last kept (WAHRGENOMMEN) contact on or before as_of is dated in
 -- [as_of - days + 1, as_of].
 WITH g AS (
@@ -16,7 +17,8 @@ e AS (
                   AND p.last_contact_day >= :_as_of - :days + 1 THEN 1 ELSE 0 END AS kept
     FROM d_person p
     WHERE p.is_elb = 1
-      AND (:_county = 1 OR p.team_id = :_team_id)
+      AND (:_county = 1 OR p.team_id = :_team_id
+           OR p.team_id IN (SELECT t.team_id FROM team t WHERE t.office_id = :_office_id))
 ),
 r AS (
     SELECT

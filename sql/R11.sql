@@ -1,13 +1,15 @@
 -- R11 Integrationen nach Wirtschaftsabschnitt: integrations (d_integration: at most one per
 -- person and month) whose month lies in the 12 months ending with :month, one row per
 -- wz_section present (by code point, the integrations without a section last), then Gesamt.
--- Team lead: persons of every staff member of the team, active or not (current case manager).
+-- Team lead: persons of every staff member of the team, active or not (current case manager);
+-- office lead: of every team of office :_office_id.
 -- known: integrations whose bedarfsdeckend status is known (s + 91 <= as_of).
 WITH i AS (
     SELECT di.wz_section, di.kind, di.bedarfsdeckend
     FROM d_integration di
     WHERE di.month_idx BETWEEN :month - 11 AND :month
-      AND (:_county = 1 OR di.team_id = :_team_id)
+      AND (:_county = 1 OR di.team_id = :_team_id
+           OR di.team_id IN (SELECT t.team_id FROM team t WHERE t.office_id = :_office_id))
 ),
 r AS (
     SELECT

@@ -7,6 +7,8 @@
 -- and attribute cell. integrations_12m: integrations of those months, grouped by the attribute
 -- on their start day s (d_integration), months :month - 11 .. :month. One row per group value that occurs in either, by
 -- label, then Gesamt. Months before the data's history have no d_month_stock rows (0).
+-- Office lead (:_office_id not ''): only persons whose office (of their BG) is that office; the
+-- engine never lets them group by office.
 WITH st AS (
     SELECT
         CASE WHEN :group_by = 'office' THEN ms.office_id
@@ -19,6 +21,7 @@ WITH st AS (
     FROM d_month_stock ms
     WHERE ms.month_idx BETWEEN :month - 12 AND :month - 1
       AND ms.elb > 0
+      AND (:_office_id = '' OR ms.office_id = :_office_id)
 ),
 it AS (
     SELECT
@@ -30,6 +33,7 @@ it AS (
         END AS gkey
     FROM d_integration di
     WHERE di.month_idx BETWEEN :month - 11 AND :month
+      AND (:_office_id = '' OR di.office_id = :_office_id)
 ),
 sg AS (SELECT st.gkey, SUM(st.elb) AS elb_sum FROM st GROUP BY st.gkey),
 ig AS (SELECT it.gkey, COUNT(*) AS integrations FROM it GROUP BY it.gkey),

@@ -55,4 +55,5 @@ SELECT
     r.lzb_sum AS lzb_sum,
     r.lzb_activated AS lzb_activated
 FROM r
+WHERE :_office_id = '' OR r.office_id = :_office_id  -- office lead: their office, no Gesamt
 ORDER BY r.pos, r.office, r.office_id

@@ -176,4 +176,5 @@ SELECT
     r.out10 AS out10,
     r.out11 AS out11
 FROM r
+WHERE :_office_id = '' OR r.office_id = :_office_id  -- office lead: their office, no Gesamt
 ORDER BY r.pos, r.office, r.office_id

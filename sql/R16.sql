@@ -78,4 +78,5 @@ SELECT
     r.lzb AS lzb,
     r.persons AS persons
 FROM r
+WHERE :_office_id = '' OR r.office_id = :_office_id  -- office lead: their office, no Gesamt
 ORDER BY r.pos, r.office, r.office_id

@@ -62,14 +62,18 @@ def test_can_run_truth_table(actor: Actor, expected: tuple[bool, ...]) -> None:
 
 
 SCOPES: list[tuple[Actor, bool, dict[str, Any] | None]] = [
-    (CM, True, {"_viewer": "S:S1", "_staff_id": "S1", "_team_id": "", "_county": 0}),
+    (CM, True, {"_viewer": "S:S1", "_staff_id": "S1", "_team_id": "", "_office_id": "",
+      "_county": 0}),
     (CM, False, None),  # staff missing from the live generation (or not a case manager)
     (CM_UNLINKED, True, None),
-    (TL, True, {"_viewer": "T:T1", "_staff_id": "", "_team_id": "T1", "_county": 0}),
+    (TL, True, {"_viewer": "T:T1", "_staff_id": "", "_team_id": "T1", "_office_id": "",
+      "_county": 0}),
     (TL, False, None),
     (TL_UNLINKED, True, None),
-    (CTRL, True, {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}),
-    (CTRL, False, {"_viewer": "", "_staff_id": "", "_team_id": "", "_county": 1}),
+    (CTRL, True, {"_viewer": "", "_staff_id": "", "_team_id": "", "_office_id": "",
+      "_county": 1}),
+    (CTRL, False, {"_viewer": "", "_staff_id": "", "_team_id": "", "_office_id": "",
+      "_county": 1}),
     (ADMIN, True, None),
     (NOROLE, True, None),
     (ODD, True, None),

@@ -45,7 +45,8 @@ CASE_LOAD_USERS = ("albers", "brandt", "celik", "weiss", "aydin", "lead_t1", "le
 GRID_USERS = ("albers", "brandt", "celik", "lead_t1", "lead_t2")
 #: arguments an attacker might hope select someone else's case load: none is declared anywhere
 SMUGGLED = ("staff_id", "case_manager_id", "case_manager", "team_id", "team", "viewer", "user",
-            "username", "_viewer", "_staff_id", "_team_id", "_county", "_as_of", "_user")
+            "username", "_viewer", "_staff_id", "_team_id", "_office_id", "office_id",
+            "_county", "_as_of", "_user")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])

@@ -517,21 +517,18 @@ def test_plain_ldap_is_allowed_on_loopback_only_and_the_defaults() -> None:
                            "OPAL_LDAP_STARTTLS": "0"}, secret_key="x")
     assert cfg.directory and cfg.ldap_url == "ldap://127.0.0.1:3890"
     assert cfg.ldap_role_groups == (("admin", "cn=opal-admin,dc=kreis"),)
-    assert cfg.ldap_link_attrs == (("staff_id", "employeeNumber"), ("team_id", "departmentNumber"))
+    assert cfg.ldap_link_attrs == (("staff_id", "employeeNumber"), ("team_id", "departmentNumber"),
+                                   ("office_id", "physicalDeliveryOfficeName"))
     assert (cfg.ldap_nested_groups, cfg.ldap_local_login) == ("walk", "all")
     assert not Config.from_env({}, secret_key="x").directory
 
 
-def test_a_new_role_with_its_own_link_needs_no_code_change(monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
+def test_the_office_lead_group_maps_to_the_role_and_its_office(monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
     """office_lead (issue 21) linked to an office_id: configuration and the role table only."""
     from opal.directory import Verdict, normalise_dn
-    from opal.roles import ROLES, Role
     from opal.signin import _grant
 
-    monkeypatch.setitem(ROLES, "office_lead",  # type: ignore[attr-defined]
-                        Role("office_lead", "Standortleitung", "office",
-                             frozenset({"aggregate"}), True, None))
     cfg = Config.from_env({**BASE_ENV, "OPAL_LDAP_ROLE_GROUPS": "office_lead=cn=Leitung,dc=kreis",
                            "OPAL_LDAP_LINK_ATTRS": "office_id=physicalDeliveryOfficeName"},
                           secret_key="x")
@@ -585,7 +582,7 @@ def test_upgrade_makes_every_existing_account_local(config: Config) -> None:
         pg = engine.dialect.name == "postgresql"
         names = [c["name"] for c in inspect(engine).get_columns(
             "users", schema=config.app_db_schema if pg else None)]
-        assert "source" in names
+        assert "source" in names and names[-1] == "office_id"  # 0002 ... then 0004
         with engine.connect() as conn:
             assert conn.execute(text("SELECT id, source FROM users")).all() == [(7, "local")]
     finally:

@@ -83,8 +83,8 @@ def test_bad_int(cat: Catalogue, value: str) -> None:
     assert set(bad(cat, "R91", {"n_days": value})) == {"n_days"}
 
 
-@pytest.mark.parametrize("name", ["_as_of", "_viewer", "_staff_id", "_team_id", "_county", "_",
-                                  "_anything"])
+@pytest.mark.parametrize("name", ["_as_of", "_viewer", "_staff_id", "_team_id", "_office_id",
+                                  "_county", "_", "_anything"])
 def test_reserved_rejected(cat: Catalogue, name: str) -> None:
     assert set(bad(cat, "R91", {name: "x"})) == {name}
     assert set(bad(cat, "R91", {name: ""})) == {name}

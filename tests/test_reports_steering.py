@@ -329,7 +329,8 @@ def test_steering_definitions_are_consistent() -> None:
     for code in ("R09", "R10", "R11", "R12", "R13", "R14", "R15", "R16"):
         defn = catalogue.get(code)
         assert defn is not None, code
-        roles = {"team_lead", "controlling"} if code <= "R11" else {"controlling"}
+        roles = ({"team_lead", "office_lead", "controlling"} if code <= "R11"
+                 else {"controlling"} if code == "R15" else {"controlling", "office_lead"})
         assert set(defn.roles) == roles
         assert defn.kind == "aggregate"
         for col in defn.columns:
@@ -436,7 +437,7 @@ def _raw(engine: Engine, code: str, binds: dict[str, Any]) -> list[tuple[Any, ..
     sql = split_sql((Path(__file__).resolve().parent.parent / "sql" / f"{code}.sql")
                     .read_text(encoding="utf-8"))[1]
     base = {"_as_of": dates.day(date(2026, 11, 23)), "_county": 1, "_team_id": "",
-            "_viewer": "", "_staff_id": ""}
+            "_viewer": "", "_staff_id": "", "_office_id": ""}
     with engine.connect() as conn:
         rows = conn.execute(text(sql), {**base, **binds}).all()
     return [tuple(int(v) if isinstance(v, Decimal) else v for v in r) for r in rows]

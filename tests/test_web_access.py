@@ -18,12 +18,15 @@ ADMIN_URLS = ("/admin/users", "/admin/audit", "/admin/refresh")
 
 
 #: interface.md's role table, stated for the real catalogue: who may run each report
-#: (lists: case managers and team leads; aggregates also controlling; admin and no role never)
+#: (lists: case managers and team leads; aggregates also controlling and the office lead, who
+#: never reaches a person list; admin and no role never)
 RUNS: dict[str, set[str]] = {
+    "R01": {"case_manager", "team_lead", "office_lead"},
     **{code: {"case_manager", "team_lead"}
-       for code in ("R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08")},
-    **{code: {"team_lead", "controlling"} for code in ("R09", "R10", "R11")},
-    **{code: {"controlling"} for code in ("R12", "R13", "R14", "R15", "R16")},
+       for code in ("R02", "R03", "R04", "R05", "R06", "R07", "R08")},
+    **{code: {"team_lead", "office_lead", "controlling"} for code in ("R09", "R10", "R11")},
+    **{code: {"controlling", "office_lead"} for code in ("R12", "R13", "R14", "R16")},
+    "R15": {"controlling"},
 }
 
 
@@ -129,3 +132,22 @@ def test_bad_parameters_are_400_naming_every_field(role_clients: dict[str, Flask
 def test_wrong_role_is_403_whatever_the_parameters(role_clients: dict[str, FlaskClient]) -> None:
     response = role_clients["controlling"].get("/reports/R02.csv", query_string={"n_days": "x"})
     assert response.status_code == 403
+
+
+def test_office_lead_form_withholds_the_office_grouping(
+        role_clients: dict[str, FlaskClient]) -> None:
+    """R12 for an office lead: no `office` grouping offered, asking for it is a 400 naming it;
+    their R01 (the office's case managers, counts only) links to no person list."""
+    client = role_clients["office_lead"]
+    page = client.get("/reports/R12").get_data(True)
+    assert 'name="group_by"' in page and 'value="sex"' in page
+    assert 'value="office"' not in page
+    controlling = role_clients["controlling"].get("/reports/R12").get_data(True)
+    assert 'value="office"' in controlling  # the county keeps it
+    bad = client.get("/reports/R12.json", query_string={"group_by": "office"})
+    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"group_by"}
+    r01 = client.get("/reports/R01")
+    assert r01.status_code == 200
+    assert "/reports/R02" not in r01.get_data(True) and "Summe" not in r01.get_data(True)
+    for code in ("R02", "R05", "R08"):
+        assert client.get(f"/reports/{code}?case_manager=S01").status_code == 403

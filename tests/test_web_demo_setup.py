@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from opal.appdb.schema import users
 from opal.clock import system_clock
@@ -49,6 +49,16 @@ def test_setup_is_idempotent_and_links_real_ids(tmp_path: Path) -> None:
     assert rows["fallmanager"].staff_id == links.case_manager
     assert rows["vertretung"].staff_id == links.stand_in
     assert rows["teamleitung"].team_id == links.team
+    assert rows["leitung"].office_id == links.office and rows["leitung"].role == "office_lead"
+    engine = case_engine(config)
+    with engine.connect() as conn:  # the largest office: no other has more persons in its BG
+        sizes = dict(conn.execute(text(
+            "SELECT bu.office_id, COUNT(*) FROM person p JOIN benefit_unit bu "
+            "ON bu.bg_id = p.bg_id GROUP BY bu.office_id")).all())
+    engine.dispose()
+    assert len(sizes) > 1 and sizes[links.office] == max(sizes.values())
+    assert [m for m in made if m[0] == "leitung"][0][2].startswith(
+        "office_lead: Leitung des größten Jobcenters vor Ort")
     name, password, _what = made[0]
     assert verify_login(app_db, name, password) is not None
     app_db.dispose()

@@ -38,6 +38,7 @@ users = Table(
     #: local (password hash here) or directory (role and links re-read at every sign-in)
     Column("source", String(10), nullable=False, server_default="local"),
     Column("email", String(254)),  #: delivery notices (no data in them); null: no mail
+    Column("office_id", String(64)),  #: office_lead: the linked office id
 )
 
 #: server-side sessions: a cookie is only a random id; logout or disable deletes the row

@@ -21,11 +21,12 @@ def users_group() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLE_NAMES))
 @click.option("--staff-id", default=None, help="case_manager: the linked staff id")
 @click.option("--team-id", default=None, help="team_lead: the linked team id")
+@click.option("--office-id", default=None, help="office_lead: the linked office id")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
 @click.option("--email", default=None,
               help="address for delivery notices (no data in them); '' removes it")
 def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
-                password_stdin: bool, email: str | None) -> None:
+                office_id: str | None, password_stdin: bool, email: str | None) -> None:
     """Create or update user NAME; a new user without --password-stdin gets a printed one."""
     from opal.db import app_engine, init_app_db
 
@@ -33,13 +34,13 @@ def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
     engine = app_engine(config)
     try:
         init_app_db(engine, config.app_db_schema)
-        _add(engine, name, role, staff_id, team_id, password_stdin, email)
+        _add(engine, name, role, staff_id, team_id, password_stdin, email, office_id)
     finally:
         engine.dispose()
 
 
 def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: str | None,
-         password_stdin: bool, email: str | None = None) -> None:
+         password_stdin: bool, email: str | None = None, office_id: str | None = None) -> None:
     """Create or update; print a generated password once."""
     from opal.users import UserError, generate_password, get_user, upsert_user
 
@@ -52,7 +53,8 @@ def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: st
         generated = True
     try:
         created = upsert_user(engine, name, role, staff_id=staff_id, team_id=team_id,
-                              password=password, clock=cli_clock())
+                              office_id=office_id, password=password, clock=cli_clock(),
+                              email=email)
     except UserError as exc:
         click.echo(f"opal users add: {exc}", err=True)
         sys.exit(2)

@@ -23,6 +23,8 @@ DEMO_USERS = (
     ("fallmanager", "case_manager", "Fallmanagement mit vollem Fallbestand"),
     ("vertretung", "case_manager", "Fallmanagement, vertritt eine Kollegin oder einen Kollegen"),
     ("teamleitung", "team_lead", "Teamleitung des Teams von fallmanager"),
+    ("leitung", "office_lead",
+     "Leitung des größten Jobcenters vor Ort: dessen Kennzahlen, anonymisiert, keine Namen"),
     ("controlling", "controlling", "kreisweite Kennzahlen, keine Namen"),
     ("admin", "admin", "Benutzer, Protokoll, Datenübernahmen; keine Falldaten"),
 )
@@ -36,6 +38,7 @@ class Links:
     case_manager: str
     stand_in: str
     team: str
+    office: str = ""  # the largest office (most persons in its BG)
 
 
 def ensure_secret(data_dir: Path) -> None:
@@ -74,7 +77,8 @@ def ensure_live(config: Config, export_dir: Path) -> None:
 
 def find_links(case_db: Engine, as_of: date) -> Links:
     """Pick a case manager (the one holding most planted hostile names, then the busiest), a
-    case manager with an active stand-in, and the first one's team.
+    case manager with an active stand-in, the first one's team and the largest office (most
+    persons whose BG it runs; ties by office id).
 
     The demo user should see the planted names (umlauts, ``=``-formulas, ``<script>``) so that
     escaping and formula neutralisation are visible in every format.
@@ -97,10 +101,13 @@ def find_links(case_db: Engine, as_of: date) -> Links:
             f"WHERE s.function IN {functions} AND si.from_day <= :d "
             "AND (si.to_day IS NULL OR si.to_day >= :d) ORDER BY si.staff_id LIMIT 1"),
             {"d": day}).first()
-    if busy is None:
+        largest = conn.execute(text(
+            "SELECT bu.office_id FROM person p JOIN benefit_unit bu ON bu.bg_id = p.bg_id "
+            "GROUP BY bu.office_id ORDER BY COUNT(*) DESC, bu.office_id LIMIT 1")).first()
+    if busy is None or largest is None:
         raise RuntimeError("the demo data has no active case manager with persons")
     stand_in = cover[0] if cover is not None else busy[0]
-    return Links(case_manager=busy[0], stand_in=stand_in, team=busy[1])
+    return Links(case_manager=busy[0], stand_in=stand_in, team=busy[1], office=largest[0])
 
 
 def upgrade_app_db(config: Config) -> None:
@@ -123,14 +130,15 @@ def ensure_users(config: Config, links: Links) -> list[tuple[str, str, str]]:
     engine = app_engine(config)
     staff = {"fallmanager": links.case_manager, "vertretung": links.stand_in}
     teams = {"teamleitung": links.team}
+    offices = {"leitung": links.office}
     made = []
     for name, role, what in DEMO_USERS:
         if get_user(engine, name) is not None:
             continue
         password = generate_password()
         upsert_user(engine, name, role, password=password, staff_id=staff.get(name),
-                    team_id=teams.get(name))
-        linked = staff.get(name) or teams.get(name)
+                    team_id=teams.get(name), office_id=offices.get(name))
+        linked = staff.get(name) or teams.get(name) or offices.get(name)
         made.append((name, password, f"{role}: {what}" + (f" ({linked})" if linked else "")))
     engine.dispose()
     return made

@@ -125,7 +125,8 @@ def users_page() -> Any:
     _audit("Benutzerliste")
     with portal().app_db.connect() as conn:
         rows = conn.execute(select(users.c.username, users.c.role, users.c.staff_id,
-                                   users.c.team_id, users.c.active, users.c.updated_at)
+                                   users.c.team_id, users.c.office_id, users.c.active,
+                                   users.c.updated_at)
                             .order_by(users.c.username)).mappings().all()
     return render_template("admin/users.html", users=rows, roles=ROLE_NAMES)
 

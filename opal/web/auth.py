@@ -48,6 +48,7 @@ class PortalUser(UserMixin):
     role: str | None
     staff_id: str | None
     team_id: str | None
+    office_id: str | None = None
 
     def get_id(self) -> str:
         return str(self.user_id)
@@ -57,7 +58,7 @@ class PortalUser(UserMixin):
         from opal.access import Actor
 
         return Actor(username=self.username, role=self.role, staff_id=self.staff_id,
-                     team_id=self.team_id)
+                     team_id=self.team_id, office_id=self.office_id)
 
 
 def init_app(app: Flask) -> None:
@@ -88,7 +89,7 @@ def _load_user(req: Request) -> PortalUser | None:
         row = conn.execute(
             select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
                    user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
-                   users.c.staff_id, users.c.team_id, users.c.active)
+                   users.c.staff_id, users.c.team_id, users.c.office_id, users.c.active)
             .join(users, users.c.id == user_sessions.c.user_id)
             .where(user_sessions.c.id == sid)).mappings().first()
         ended = (row is None or not row["active"] or row["role"] != row["role_at_login"]
@@ -104,7 +105,8 @@ def _load_user(req: Request) -> PortalUser | None:
             conn.execute(update(user_sessions).where(user_sessions.c.id == sid)
                          .values(last_seen_at=now))
     g.opal_session_token = token
-    return PortalUser(row["id"], row["username"], row["role"], row["staff_id"], row["team_id"])
+    return PortalUser(row["id"], row["username"], row["role"], row["staff_id"], row["team_id"],
+                      row["office_id"])
 
 
 def _unauthorized() -> Any:

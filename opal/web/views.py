@@ -14,6 +14,7 @@ from opal.errors import ParameterError, RateLimited, ReportNotFound
 from opal.renderers import DOWNLOADS, Rendered, get_format, get_renderer
 from opal.renderers.cells import format_param
 from opal.renderers.html import PER_PAGE, build_table
+from opal.roles import as_seen_by
 from opal.web.auth import client_address
 from opal.web.forms import build_fields, other_errors
 from opal.web.portal import portal, round_hours
@@ -55,6 +56,7 @@ def report(name: str) -> Any:
     if definition is None:
         p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 404, audited
         raise ReportNotFound()
+    definition = as_seen_by(actor.role, definition)  # the form offers what the role may ask
     args = query_args()
     if not args and definition.params and not runs_on_opening(definition):
         # the bare form runs nothing: ask access here so an unlinked user gets no form either
