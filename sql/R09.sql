@@ -1,6 +1,6 @@
 -- R09 Betreuungsschlüssel: one row per team in scope (team lead: own team; office lead: the
--- teams of office :_office_id; controlling: every team of the county), by team_id. fte_e4 sums the fte (ten-thousandths) of the team's active
--- FALLMANAGEMENT/ARBEITSVERMITTLUNG staff; elb counts the eLb on as_of whose case manager is one
+-- teams of office :_office_id; controlling: every team of the county), by team_id. fte_e4
+-- sums the fte (ten-thousandths) of the team's active FALLMANAGEMENT/ARBEITSVERMITTLUNG staff; elb counts the eLb on as_of whose case manager is one
 -- of them (protected persons included: only a number is shown). Rates are compute columns.
 WITH cm AS (
     SELECT st.staff_id, st.team_id, st.fte_e4

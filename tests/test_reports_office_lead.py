@@ -125,19 +125,22 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
         R11("N", S, S, 0, 0, 0, N),
         R11("Gesamt", S, S, 0, 0, 0, N),
     ]),
-    # R12 for Ahaus, grouped by sex (the default once the office grouping is withheld):
-    # M = K01 K05 K07 K14 K16 K20 (12 each) + K09 6 + K10 11 + K12 3 + K18 2 = 94 -> 7.83;
-    # W = 187 - 94 = 93 -> 7.75; integrations M E004 E008 (2, suppressed), W E001 E002 E003
-    # E006 (4: secondary, else 6 - 4 gives the 2); 6 / (187/12) = 38.50 %.
+    # R12 for Ahaus, grouped by sex (the default once the office grouping is withheld); the
+    # stocks of M-12 .. M-1 = 2025-10 .. 2026-09: Ahaus 187 - 14 (2026-10) + 17 (2025-10) = 190.
+    # M: K01 K05 K07 K14 K16 K20 (12 each) + K09 6 + K10 11 + K12 3 + K18 2 = 94 over
+    # 2025-11 .. 2026-10, minus 7 men at the end of 2026-10 plus 9 at the end of 2025-10 (the
+    # county's 9 and 11 less Vreden's K21 K23) = 96 -> 8.0; W = 190 - 96 = 94 -> 7.83.
+    # Integrations M E004 E008 (2, suppressed), W E001 E002 E003 E006 (4: secondary, else
+    # 6 - 4 gives the 2); 6 / (190/12) = 37.89 %.
     ("R12-O1", "R12", "ol1", {}, [
-        R12("M", S, 7.8, S),
+        R12("M", S, 8.0, S),
         R12("W", S, 7.8, S),
-        R12("Gesamt", 6, 15.6, 38.5),
+        R12("Gesamt", 6, 15.8, 37.9),
     ]),
     ("R12-O1-sex", "R12", "ol1", {"group_by": "sex"}, [
-        R12("M", S, 7.8, S),
+        R12("M", S, 8.0, S),
         R12("W", S, 7.8, S),
-        R12("Gesamt", 6, 15.6, 38.5),
+        R12("Gesamt", 6, 15.8, 37.9),
     ]),
     # Vreden: M K21 K23 24 -> 2.0 (a mean below 3), W K22 12 -> 1.0; E013 (M) 1
     ("R12-O2", "R12", "ol2", {}, [
@@ -146,16 +149,18 @@ CASES: list[tuple[str, str, str, dict[str, str], list[dict[str, Any]]]] = [
         R12("Gesamt", S, 3.0, S),
     ]),
     # R13 Ahaus (controlling's row without the secondary cells the Gesamt row forced there):
-    # 5 LZB integrations / (135/12) = 44.44 %; 4 of 11 activated = 36.36 %
+    # LZB stocks 2025-10 .. 2026-09: 135 - 11 + 13 = 137 -> 11.42; 5 LZB integrations /
+    # (137/12) = 43.80 %; 4 of 11 activated = 36.36 %
     ("R13-O1", "R13", "ol1", {}, [
-        R13("Ahaus", 11, 13, -15.4, 5, 11.3, 44.4, 4, 36.4),
+        R13("Ahaus", 11, 13, -15.4, 5, 11.4, 43.8, 4, 36.4),
     ]),
     ("R13-O2", "R13", "ol2", {}, [  # E013; K21 activated: 1 each
         R13("Vreden", 3, 3, 0.0, S, 3.0, S, S, S),
     ]),
-    # R14: one row, no Gesamt: Vreden's 3 (secondary for controlling) is shown
+    # R14: one row, no Gesamt: Vreden's 3 (secondary for controlling) is shown. Ahaus K1E3:
+    # (1/17 (Feb, stock 17) + 1/17 (Mar) + 1/15 (Jul)) / 12 = 1.54 %; K1E4 (4/17 + 2/15) / 12
     ("R14-O1", "R14", "ol1", {}, [
-        R14("Ahaus", 14, 17, -17.6, 1.6, 3.1),
+        R14("Ahaus", 14, 17, -17.6, 1.5, 3.1),
     ]),
     ("R14-O2", "R14", "ol2", {}, [  # stock 3 all year, no move
         R14("Vreden", 3, 3, 0.0, 0.0, 0.0),

@@ -8,7 +8,8 @@ The fixture at a glance (a person's office is that of their BG; eLb on as_of unl
 - O1 Ahaus: K01 K02 (+ K03, NEF child) K04 (protected) K05 K06 K07 K08 K10 K11 K14 K16 K17
   K25 (no case manager); former eLb K09 K12 K13 K15 K18 K19 K20;
 - O2 Vreden: K21 K22 K23 (+ K24, NEF child);
-- O3 Übach-Palenberg (after Vreden by code point, before it in a German collation): K31 K32
+- O3 Übach-Palenberg (after Vreden by code point, before it in the German collation the engine
+  sorts office rows by; the suppression is decided in the SQL's order, before sorting): K31 K32
   (+ K33, NEF child).
 
 Teams: T1 Ahaus U25 (S01 1.0, S02 0.5, S03 team lead), T2 Ahaus Markt (S04 0.75, S05 inactive),
