@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,12 @@ def _prepare(tmp_path: Path) -> tuple[Any, dict[str, list[str]]]:
     from tests.conftest import upgrade_app_db
 
     config, _ = make_config(tmp_path, "sqlite")
-    as_of = datetime.now(UTC).date() - timedelta(days=1)
+    from opal.clock import system_clock
+    from opal.demo.writer import latest_exported_as_of
+
+    # the refresh runs on the real clock: a data date whose export has already run (before
+    # 01:30 UTC yesterday's export would lie in the future, which the refresh refuses)
+    as_of = latest_exported_as_of(system_clock())
     export = tmp_path / "export"
     generate(export, "small", 1, as_of, hostile_names=True)
     refresh(config, export)
