@@ -98,6 +98,8 @@ def _prepare(tmp_path: Path) -> tuple[Any, dict[str, list[str]]]:
                            "/admin/subscriptions"]
         else:
             pages[key] += ["/inbox", "/subscriptions"]
+        if role == "team_lead":  # R01's drill-through: the lists of one case manager
+            pages[key] += [f"/reports?case_manager={links.case_manager}"]
         if "R02" in reports:
             pages[key] += ["/reports/R02?n_days=0", "/reports/R02?sort=name&desc=1"]
     return config, pages

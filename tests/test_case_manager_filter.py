@@ -132,3 +132,26 @@ def test_team_lead_catalogue_does_not_say_mein_fallbestand(shared_web: Flask) ->
     Auth(client).login("team_lead")
     page = client.get("/reports").get_data(True)
     assert "Mein Fallbestand" not in page and "Fallbestand" in page
+
+
+def test_r01_rows_open_the_lists_of_that_case_manager(shared_web: Flask) -> None:
+    client = shared_web.test_client()
+    Auth(client).login("team_lead")
+    r01 = client.get("/reports/R01").get_data(True)
+    assert '<a href="/reports?case_manager=S01">Anna Arendt</a>' in r01
+    assert '<a href="/reports?case_manager=S02">Bernd Böll</a>' in r01
+    lists = client.get("/reports?case_manager=S01")
+    assert lists.status_code == 200
+    html = lists.get_data(True)
+    assert "Listen für Anna Arendt" in html
+    links = re.findall(r'href="(/reports/R[0-9]{2}[^"]*)"', html)
+    # the catalogue of lists for them: R02-R08, each with the filter that reproduces it
+    assert links == [f"/reports/{c}?case_manager=S01" for c in LISTS]
+    assert "Anna Arendt" in client.get(links[0]).get_data(True)
+    for foreign in ("S03", "S04", "S99"):  # another team, Teamleitung, unknown: one answer
+        assert client.get(f"/reports?case_manager={foreign}").status_code == 400
+    Auth(client).logout()
+    Auth(client).login("case_manager")  # a case manager's own R01 row opens their own lists
+    own = client.get("/reports/R01").get_data(True)
+    assert '<a href="/reports?case_manager=S01">' in own
+    assert client.get("/reports?case_manager=S02").status_code == 400  # not covered

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -48,6 +48,7 @@ class Table:
     row_count: int
     total_rows: frozenset[int] = frozenset()  # indexes in ``rows`` of the report's Gesamt rows
     legend: str = ""  # the ``*`` legend when a suppressed cell is shown
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> href
 
 
 def format_cell(value: Any, column: ColumnDef) -> str:
@@ -67,7 +68,8 @@ def _total(rows: Sequence[dict[str, Any]], column: ColumnDef) -> str:
 
 def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
                 sortable: Sequence[str] = (),
-                sort_href: Callable[[str, bool], str] | None = None) -> Table:
+                sort_href: Callable[[str, bool], str] | None = None,
+                links: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> Table:
     """Build the table model; ``per_page`` None shows every row (downloads, CLI)."""
     cols = [c for c in result.columns if not c.hidden]
     headers = []
@@ -94,11 +96,18 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
             totals[label_at] = "Summe"
     first = (page - 1) * size + 1 if total else 0
     first_key = cols[0].key if cols else ""
+    hrefs: dict[tuple[int, int], str] = {}
+    for i, row in enumerate(shown if links is not None else ()):
+        assert links is not None
+        for key, href in links(row).items():
+            at = next((j for j, c in enumerate(cols) if c.key == key), None)
+            if at is not None:
+                hrefs[(i, at)] = href
     total_rows = frozenset(i for i, r in enumerate(shown) if r.get(first_key) == TOTAL_LABEL)
     shows_mark = any(text == cells.SUPPRESSED_MARK for row in rows for text, _ in row) or (
         totals is not None and cells.SUPPRESSED_MARK in totals)
     return Table(headers, rows, totals, page, pages, first, first + len(shown) - 1 if total
-                 else 0, total, total_rows, cells.SUPPRESSED_LEGEND if shows_mark else "")
+                 else 0, total, total_rows, cells.SUPPRESSED_LEGEND if shows_mark else "", hrefs)
 
 
 def environment() -> Environment:

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_login import current_user, login_required
 
 from opal.errors import ParameterError, RateLimited, ReportNotFound
+from opal.params import BAD_STAFF
 from opal.renderers import DOWNLOADS, Rendered, get_format, get_renderer
 from opal.renderers.cells import format_param
 from opal.renderers.html import PER_PAGE, build_table
@@ -37,10 +38,21 @@ def catalogue() -> Any:
     p, actor = portal(), current_user.actor()
     groups: dict[str, list[Any]] = {}
     linked = p.linked(actor)
+    for_whom = None
+    if "case_manager" in request.args:  # the lists of one case manager (R01's drill-through)
+        staff_id = request.args.get("case_manager", "")
+        choices = p.case_manager_choices(actor) if linked else {}
+        if staff_id not in choices:
+            raise ParameterError({"case_manager": BAD_STAFF})
+        for_whom = (staff_id, choices[staff_id])
     for definition in p.definitions():
-        if linked and p.can_run(actor, definition):
-            groups.setdefault(definition.group, []).append(definition)
-    return render_template("catalogue.html", groups=groups, linked=linked)
+        if not (linked and p.can_run(actor, definition)):
+            continue
+        if for_whom is not None and not any(q.type == "staff" for q in definition.params):
+            continue
+        groups.setdefault(definition.group, []).append(definition)
+    return render_template("catalogue.html", groups=groups, linked=linked, for_whom=for_whom,
+                           query=urlencode({"case_manager": for_whom[0]}) if for_whom else "")
 
 
 @bp.get("/reports/<name>")
@@ -95,7 +107,8 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
         page = int(result.extra.get("page") or 1)
         table = build_table(result, page=page, per_page=PER_PAGE, sortable=definition.sort,
                             sort_href=lambda key, desc: _href(definition.code, args, sort=key,
-                                                              desc="1" if desc else "0"))
+                                                              desc="1" if desc else "0"),
+                            links=_drill_through(result))
         plain = {k: v for k, v in args.items() if k != "page"}
         downloads = [(f.label, f"/reports/{definition.code}.{f.name}?{urlencode(plain)}")
                      for f in DOWNLOADS if f.name in definition.formats]
@@ -120,6 +133,22 @@ def _delivery_parts(definition: Any, args: dict[str, str], result: Any) -> dict[
     return {"subscribe": bool(result is not None and formats), "sub_params": keep,
             "formats": formats, "weekdays": WEEKDAYS, "form": None,
             "history": inbox.has_any(portal().app_db, current_user.user_id, definition.code)}
+
+
+def _drill_through(result: Any) -> Any:
+    """R01's case manager cells open the lists for that case manager (reports.md,
+    drill-through), only where access offers that case manager to the viewer."""
+    keys = {c.key for c in result.columns}
+    if result.code != "R01" or not {"staff_id", "case_manager"} <= keys:
+        return None
+    offered = portal().case_manager_choices(current_user.actor())
+
+    def links(row: dict[str, Any]) -> dict[str, str]:
+        staff_id = row.get("staff_id")
+        if not isinstance(staff_id, str) or staff_id not in offered:
+            return {}
+        return {"case_manager": "/reports?" + urlencode({"case_manager": staff_id})}
+    return links
 
 
 def _params_as_run(definition: Any, result: Any) -> list[tuple[str, str]]:
