@@ -149,7 +149,10 @@ def test_office_lead_form_withholds_the_office_grouping(
     r01 = client.get("/reports/R01")
     assert r01.status_code == 200
     assert "/reports/R02" not in r01.get_data(True) and "<tfoot" not in r01.get_data(True)
-    # the team lead keeps the sum row of R01 (no disclosure control there)
-    assert "<tfoot" in role_clients["team_lead"].get("/reports/R01").get_data(True)
+    assert "case_manager=" not in r01.get_data(True)  # no drill-through: no list is theirs
+    assert client.get("/reports", query_string={"case_manager": "S01"}).status_code == 400
+    # the team lead keeps the sum row of R01 (no disclosure control there) and the links
+    lead = role_clients["team_lead"].get("/reports/R01").get_data(True)
+    assert "<tfoot" in lead and "/reports?case_manager=S01" in lead
     for code in ("R02", "R05", "R08"):
         assert client.get(f"/reports/{code}?case_manager=S01").status_code == 403
