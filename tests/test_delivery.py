@@ -194,6 +194,9 @@ def test_standard_subscriptions_fan_out_under_each_members_scope(web_app: Flask,
     assert "P009" not in lead and arendt | boell <= lead  # protected P009 is not T1's anyway
     member_view = login(web_app, "case_manager").get("/subscriptions").get_data(True)
     assert "Rolle Fallmanagement" in member_view and "Abbestellen" not in member_view
+    assert "Team T1" in member_view  # S01 belongs to T1 in the live data
+    controlling_view = login(web_app, "controlling").get("/subscriptions").get_data(True)
+    assert "Team T1" not in controlling_view and "Rolle Fallmanagement" not in controlling_view
 
 
 def test_disabled_or_no_longer_allowed_recipients_get_nothing(web_app: Flask,

@@ -110,10 +110,25 @@ def subscriptions_page() -> Any:
     return _subscriptions_page({}, 200)
 
 
+def _staff_team(staff_id: str | None) -> str | None:
+    """A case manager's team in the live data (team standard subscriptions reach them)."""
+    from sqlalchemy import text
+
+    if not staff_id:
+        return None
+    try:
+        with portal().engine_ctx.case_engine.connect() as conn:
+            found = conn.execute(text("SELECT team_id FROM staff WHERE staff_id = :s"),
+                                 {"s": staff_id}).scalar()
+    except Exception:  # no live generation: the page still lists the user's own
+        return None
+    return None if found is None else str(found)
+
+
 def _subscriptions_page(errors: dict[str, str], status: int) -> Any:
     p = portal()
     mine = subscriptions.for_user(p.app_db, current_user.user_id, current_user.role,
-                                  current_user.team_id)
+                                  current_user.team_id or _staff_team(current_user.staff_id))
     titles = {d.code: d.title for d in p.definitions()}
     return render_template("subscriptions.html", subs=mine, titles=titles, errors=errors,
                            user_id=current_user.user_id), status
