@@ -493,7 +493,9 @@ def test_definition(code: str) -> None:
     assert defn is not None
     title, keys, params = DEFINITIONS[code]
     assert defn.title == title
-    assert defn.roles == ("case_manager", "team_lead")
+    # reports.md: R01 also for office_lead (aggregates of the office); R02-R08 never
+    assert defn.roles == (("case_manager", "team_lead", "office_lead") if code == "R01"
+                          else ("case_manager", "team_lead"))
     assert set(defn.formats) == {"html", "pdf", "csv", "xlsx", "json"}
     assert defn.kind == ("aggregate" if code == "R01" else "list")
     assert tuple(c.key for c in defn.visible_columns) == keys
