@@ -19,11 +19,13 @@ ORIENTATIONS = ("portrait", "landscape")
 _CODE = re.compile(r"^R[0-9]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REPORT_KEYS = {"code", "title", "group", "roles", "formats", "kind", "orientation", "sql",
-                "sort", "help", "params", "columns", "date_range", "disclosure", "collate"}
+                "sort", "help", "params", "columns", "date_range", "disclosure", "collate",
+                "notes_from", "targets"}
 _PARAM_KEYS = {"name", "type", "label", "min", "max", "default", "choices", "labels",
                "optional", "align"}
 _COLUMN_KEYS = {"key", "label", "type", "decimals", "count", "compute", "suppress_with",
-                "hidden", "total", "disclosure", "behind", "stocks"}
+                "hidden", "total", "disclosure", "behind", "stocks",
+                "places_from"}
 _DISCLOSURE_KEYS = {"gesamt", "sums"}
 _SUM_KEYS = {"total", "parts", "derived"}
 
@@ -84,6 +86,12 @@ class ReportDefinition:
     disclosure: Disclosure = field(default_factory=Disclosure)
     #: the text column of the specified row order: the engine orders it the German way
     collate: str | None = None
+    #: a hidden text column whose distinct non-empty values are the run's notes (R17: money
+    #: missing in a format-1 export)
+    notes_from: str | None = None
+    #: R17: fill the ``target`` column from the admin's targets (opal.targets) by ``figure``,
+    #: for the year of the ``month`` parameter and the ``office`` parameter
+    targets: bool = False
 
     @property
     def visible_columns(self) -> tuple[ColumnDef, ...]:
@@ -223,7 +231,8 @@ def _column(raw: Any, where: str, problems: list[str]) -> ColumnDef | None:
         disclosure=("count" if raw.get("count") and raw.get("disclosure") is None
                     else None if raw.get("disclosure") is None else str(raw["disclosure"])),
         behind=None if raw.get("behind") is None else str(raw["behind"]),
-        stocks=None if raw.get("stocks") is None else int(raw["stocks"]))
+        stocks=None if raw.get("stocks") is None else int(raw["stocks"]),
+        places_from=None if raw.get("places_from") is None else str(raw["places_from"]))
 
 
 def _disclosure(raw: Any, where: str, problems: list[str]) -> Disclosure:
@@ -298,7 +307,8 @@ def load_definition(path: Path, sql_dir: Path, problems: list[str]) -> ReportDef
         params=tuple(p for p in params if p is not None),
         columns=tuple(c for c in columns if c is not None), date_range=date_range,
         disclosure=_disclosure(raw.get("disclosure"), where, problems),
-        collate=str(raw["collate"]) if raw.get("collate") is not None else None)
+        collate=str(raw["collate"]) if raw.get("collate") is not None else None,
+        notes_from=raw.get("notes_from"), targets=bool(raw.get("targets", False)))
 
 
 def load_catalogue(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:

@@ -157,7 +157,14 @@ def _check_columns(d: Defn) -> list[str]:
         for other in c.suppress_with:
             if other not in keys:
                 out.append(f"{where}: suppress_with names unknown column {other!r}")
+        if c.places_from is not None and (c.places_from not in plain or c.type != "decimal"):
+            out.append(f"{where}: places_from must name a column of the SQL (decimal only)")
         earlier.add(c.key)
+    if d.notes_from is not None and d.notes_from not in plain:
+        out.append(f"notes_from names unknown column {d.notes_from!r}")
+    if d.targets and (not {"figure", "target"} <= set(keys)
+                      or "month" not in {p.name for p in d.params}):
+        out.append("targets needs columns figure and target and a month parameter")
     for key in d.sort:
         if key not in visible:
             out.append(f"sort column {key!r} is not a visible column")

@@ -16,7 +16,7 @@ from opal.result import ParamValue
 if TYPE_CHECKING:
     from opal.catalogue import ParamDef, ReportDefinition
 
-PARAM_TYPES = ("int", "date", "month", "code", "bool", "staff")
+PARAM_TYPES = ("int", "date", "month", "code", "bool", "staff", "office")
 #: names the server fills in; never accepted from a request
 RESERVED = ("_as_of", "_viewer", "_staff_id", "_team_id", "_office_id", "_county")
 #: arguments the web accepts besides the declared ones
@@ -50,6 +50,9 @@ _INT = re.compile(INT_PATTERN)
 _DATE = re.compile(DATE_PATTERN)
 _MONTH = re.compile(MONTH_PATTERN)
 _ALIGN = {name: re.compile(pattern) for name, pattern in ALIGN_PATTERNS.items()}
+_OFFICE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+#: an office parameter naming no office of the live generation (checked by the engine)
+UNKNOWN_OFFICE = "Diese Dienststelle gibt es nicht."
 _TRUE = ("ja", "1", "true")
 _FALSE = ("nein", "0", "false")
 
@@ -110,6 +113,13 @@ def _code(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
     return raw, raw
 
 
+def _office(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
+    """An ``office_id``; the engine checks it exists in the live generation."""
+    if not _OFFICE.fullmatch(raw):
+        raise Bad(UNKNOWN_OFFICE)
+    return raw, raw
+
+
 def _bool(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
     low = raw.lower()
     if low in _TRUE:
@@ -126,6 +136,7 @@ BAD_STAFF = "Bitte eine Fallmanagerin oder einen Fallmanager aus der Auswahl ang
 #: type -> parser(param, raw text, as_of) -> (bind value, display value)
 PARSERS: dict[str, Callable[[ParamDef, str, date], tuple[Any, Any]]] = {
     "int": _int, "date": _date, "month": _month, "code": _code, "bool": _bool,
+    "office": _office,
 }
 
 
@@ -258,7 +269,7 @@ def parse_params(defn: ReportDefinition, args: Mapping[str, str], as_of: date, *
                 if found is None and not p.optional:
                     raise Bad("Bitte einen Wert angeben.")
                 b, shown = found if found is not None else (
-                    ("" if p.type in ("code", "staff") else None), None)
+                    ("" if p.type in ("code", "staff", "office") else None), None)
         except Bad as exc:
             errors[p.name] = str(exc)
             continue

@@ -36,7 +36,7 @@ from opal.errors import (
     QueryFailed,
     ReportNotFound,
 )
-from opal.params import clean_for_log, parse_params
+from opal.params import UNKNOWN_OFFICE, clean_for_log, parse_params
 from opal.result import SUPPRESSED, ColumnDef, Result
 from opal.roles import as_seen_by, fixed_binds
 
@@ -170,8 +170,15 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
                 scope = scope_for(run.actor, link.live)
                 staff = (case_manager_choices(conn, run.actor, dates.day(run.as_of))
                          if any(p.type == "staff" for p in defn.params) else None)
-                parsed = parse_params(defn, run.args, run.as_of,
-                                      allow_sort=run.client != "cli", paged=paged, staff=staff)
+                unknown = _unknown_offices(conn, defn, run.args)
+                try:
+                    parsed = parse_params(defn, run.args, run.as_of,
+                                          allow_sort=run.client != "cli", paged=paged,
+                                          staff=staff)
+                except ParameterError as exc:
+                    raise ParameterError({**unknown, **exc.errors}) from None
+                if unknown:
+                    raise ParameterError(unknown)
                 binds = {**parsed.bind, **fixed_binds(run.actor.role, scope), **scope,
                          "_as_of": dates.day(run.as_of)}
                 result = conn.execute(text(defn.sql), binds)
@@ -187,7 +194,11 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
         raise NoData("Die Daten werden gerade aktualisiert. Bitte versuchen Sie es gleich noch "
                      "einmal.")
     db_time = time.monotonic() - db_started
+    if defn.targets:
+        _fill_targets(ctx, parsed.bind, raw_rows)
     rows, suppressed = shape_rows(defn, raw_rows, under_control(run.actor.role))
+    notes = tuple(sorted({str(r[defn.notes_from]) for r in raw_rows
+                          if defn.notes_from and r.get(defn.notes_from)}))
     if parsed.sort:
         rows = sort_rows(rows, parsed.sort, parsed.desc, defn.visible_columns[0].key)
     elif defn.collate:  # the specified order by a text: German, the same on both databases
@@ -207,7 +218,35 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
         params=parsed.display, columns=defn.visible_columns, rows=rows, as_of=run.as_of,
         generated_at=ctx.clock(), suppressed_cells=suppressed, sort=parsed.sort,
         desc=parsed.desc, unit=link.unit, username=run.actor.username, extra=extra,
-        timezone=ctx.config.timezone)
+        timezone=ctx.config.timezone, notes=notes)
+
+
+def _fill_targets(ctx: EngineContext, bind: Mapping[str, Any],
+                  raw_rows: list[dict[str, Any]]) -> None:
+    """Put the year's target of each row's ``figure`` into its ``target`` (office, else county,
+    else none): the app database holds them, the case SQL cannot read it."""
+    from opal.targets import lookup
+
+    year = int(bind["month"]) // 12
+    found = lookup(ctx.app_engine, year, str(bind.get("office") or ""))
+    for row in raw_rows:
+        row["target"] = found.get(str(row.get("figure")))
+
+
+def _unknown_offices(conn: Connection, defn: ReportDefinition, args: Mapping[str, Any]
+                     ) -> dict[str, str]:
+    """``office`` parameters naming no office of this generation (400 with the other faults);
+    a malformed value is left to ``parse_params``."""
+    bad: dict[str, str] = {}
+    for p in defn.params:
+        raw = args.get(p.name)
+        if p.type != "office" or not isinstance(raw, str) or not raw.strip():
+            continue
+        found = conn.execute(text("SELECT 1 FROM office WHERE office_id = :o"),
+                             {"o": raw.strip()}).first()
+        if found is None:
+            bad[p.name] = UNKNOWN_OFFICE
+    return bad
 
 
 def _limit_time(conn: Connection, timeout_ms: int) -> Callable[[], None]:
@@ -268,7 +307,8 @@ def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]],
         for col, expr in computed:
             value = expr.evaluate(env)
             env[col.key] = value
-            row[col.key] = None if value is None else _computed(col, value)
+            places = env.get(col.places_from) if col.places_from else None
+            row[col.key] = None if value is None else _computed(col, value, places)
         full.append(row)
     if suppress:
         return protect(defn, full)
@@ -276,8 +316,11 @@ def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]],
     return [{k: row[k] for k in visible} for row in full], 0
 
 
-def _computed(col: ColumnDef, value: Fraction) -> int | Decimal:
-    rounded = round_half_up(value, col.decimals if col.type == "decimal" else 0)
+def _computed(col: ColumnDef, value: Fraction, places: Fraction | None = None) -> int | Decimal:
+    decimals = col.decimals if col.type == "decimal" else 0
+    if places is not None:
+        decimals = min(int(places), decimals)
+    rounded = round_half_up(value, decimals)
     return int(rounded) if col.type == "int" else rounded
 
 

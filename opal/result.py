@@ -49,6 +49,9 @@ class ColumnDef:
     behind: str | None = None
     #: a mean of stocks: how many stocks it averages (the attacker knows n x mean is whole)
     stocks: int | None = None
+    #: a hidden int column giving this row's decimal places (R17: counts, means and money in
+    #: one column); ``decimals`` is then the most any row has
+    places_from: str | None = None
 
     @property
     def numeric(self) -> bool:
@@ -82,6 +85,7 @@ class Result:
     sort: str | None = None
     desc: bool = False
     unit: str = ""  # the unit line: case load, team, or county
+    notes: tuple[str, ...] = ()  # shown under the table; JSON: a top-level ``notes`` list
     username: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     timezone: str = "Europe/Berlin"  # where people read the times (OPAL_TIMEZONE)

@@ -1,5 +1,6 @@
-"""The app database: users, sessions, the audit log, refresh runs, throttles, subscriptions and
-the inbox (deliveries). Changed only by migrations (``opal/appdb/migrations``), kept equal to them.
+"""The app database: users, sessions, the audit log, refresh runs, throttles, subscriptions, the
+inbox (deliveries) and the targets (Zielwerte) of the key figures. Changed only by migrations
+(``opal/appdb/migrations``), kept equal to them.
 
 All times are naive UTC ``DateTime`` values (the app writes ``datetime.now(UTC)`` without tzinfo).
 """
@@ -154,3 +155,15 @@ deliveries = Table(
 )
 Index("ix_deliveries_inbox", deliveries.c.user_id, deliveries.c.status, deliveries.c.id)
 Index("ix_deliveries_status", deliveries.c.status, deliveries.c.id)
+
+#: the year's target (Zielwert, in %) per key figure of § 48a SGB II and office; office_id ''
+#: is the county. ``value_e1`` holds tenths of a percentage point (exact, no float).
+targets = Table(
+    "targets", metadata,
+    Column("year", Integer, primary_key=True),
+    Column("figure", String(8), primary_key=True),
+    Column("office_id", String(64), primary_key=True),
+    Column("value_e1", Integer, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)

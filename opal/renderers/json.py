@@ -42,6 +42,8 @@ def json_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
         "row_count": result.row_count,
         "suppressed_cells": result.suppressed_cells,
     }
+    if result.notes:  # R17 on a format-1 export: why K1/K1E1 are empty
+        doc["notes"] = list(result.notes)
     head, _, tail = json.dumps(doc, ensure_ascii=False).partition(marker)
     lead = head + "["  # the first chunk carries the head and the first batch
     for start in range(0, len(result.rows), batch):

@@ -63,9 +63,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 def _as_declared(value: Any, col: ColumnDef) -> Any:
     """Round a decimal column's number to its declared places (half up, like the engine)."""
-    if col.type != "decimal" or isinstance(value, bool) or not isinstance(value, int | Decimal
-                                                                         | float):
-        return value
+    if col.type != "decimal" or col.places_from or isinstance(value, bool) or not isinstance(
+            value, int | Decimal | float):
+        return value  # a column with places per row keeps the engine's places
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     return number.quantize(Decimal(1).scaleb(-col.decimals), rounding=ROUND_HALF_UP)
 

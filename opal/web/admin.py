@@ -201,6 +201,49 @@ def _csv_cell(key: str, value: Any) -> Any:
     return safe_text(str(value))
 
 
+@bp.route("/targets", methods=["GET", "POST"])
+@admin_required
+def targets_page() -> Any:
+    """Show a year's targets of the key figures; a POST (CSRF-checked) sets or deletes one,
+    audited; bad fields are a 400 naming each."""
+    from opal import targets
+
+    p = portal()
+    offices = p.offices()
+    known = {o for o, _ in offices}
+    errors: dict[str, str] = {}
+    form: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = {k: str(v)[:64] for k, v in request.form.items() if k != "csrf_token"}
+        junk = {k: BAD_CHARS for k, v in request.form.items() if _junk(str(v), 64)}
+        values, errors = targets.parse_form(request.form, known)
+        errors = {**errors, **junk}
+        if errors:
+            status = 400
+            _audit("Zielwerte", outcome="invalid", params=form,
+                   message="Zielwerte: ungültige Felder: " + ", ".join(sorted(errors)))
+        else:
+            targets.save(p.app_db, values, current_user.username, p.now_naive())
+            shown = "gelöscht" if values["value_e1"] is None else \
+                f"{values['value_e1'] / 10:.1f} %"
+            _audit("Zielwerte", params=form,
+                   message=f"Zielwert {values['figure']} {values['year']} "
+                           f"{values['office'] or 'Kreis'}: {shown}")
+            year = values["year"]
+    raw_year = str(request.args.get("year", form.get("year", ""))).strip()
+    live = p.live()
+    year = int(raw_year) if raw_year.isdigit() and targets.YEARS[0] <= int(raw_year) <= \
+        targets.YEARS[1] else (live.as_of.year if live else p.now().year)
+    if request.method == "GET":
+        _audit("Zielwerte", params={"year": str(year)})
+    rows = targets.listing(p.app_db, year)
+    names = dict(offices)
+    return render_template("admin/targets.html", year=year, rows=rows, names=names,
+                           offices=offices, figures=targets.FIGURES, errors=errors,
+                           form=form), status
+
+
 @bp.get("/refresh")
 @admin_required
 def refresh_page() -> Any:

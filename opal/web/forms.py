@@ -41,9 +41,11 @@ def _shown_default(param: Any, as_of: date | None) -> str:
 
 
 def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, str],
-                 as_of: date | None, staff: Mapping[str, str] | None = None) -> list[Field]:
+                 as_of: date | None, staff: Mapping[str, str] | None = None,
+                 offices: list[tuple[str, str]] | None = None) -> list[Field]:
     """Return the form fields with the values given (or the defaults) and their errors;
-    ``staff`` (id -> display name) are the case managers a ``staff`` field offers."""
+    ``staff`` (id -> display name) are the case managers a ``staff`` field offers, an
+    ``office`` field offers ``offices`` (id, name) by name."""
     fields = []
     for p in definition.params:
         value = args[p.name] if p.name in args else _shown_default(p, as_of)
@@ -61,6 +63,8 @@ def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, 
                 options = list(zip(p.choices, labels, strict=False))
             if p.optional:
                 options.insert(0, ("", "(alle)"))
+        elif p.type == "office":
+            options = [("", "(gesamter Kreis)"), *(offices or [])]
         fields.append(Field(
             name=p.name, label=p.label, kind=kind, value=value,
             min=None if p.min is None else str(p.min), max=None if p.max is None else str(p.max),

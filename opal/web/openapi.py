@@ -65,6 +65,8 @@ def value_schema(param: Any) -> dict[str, Any]:
         return {"type": "string", "enum": list(param.choices)}
     if param.type == "bool":
         return {"type": "string", "enum": list(BOOL_VALUES)}
+    if param.type == "office":
+        return {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,40}$"}
     return {"type": "string"}  # the catalogue check admits no other type
 
 
@@ -191,6 +193,8 @@ def result_schema(definition: Any) -> dict[str, Any]:
             "rows": {"type": "array", "items": row},
             "row_count": {"type": "integer", "minimum": 0},
             "suppressed_cells": {"type": "integer", "minimum": 0},
+            **({"notes": {"type": "array", "items": {"type": "string"}}}
+               if definition.notes_from else {}),
         },
     }
 

@@ -90,6 +90,17 @@ class Portal:
             current_app.logger.exception("case manager choices unreadable")
             return {}
 
+    def offices(self) -> list[tuple[str, str]]:
+        """(office_id, name) of the live generation by name: what an office field offers."""
+        from sqlalchemy import text
+
+        try:
+            with self.engine_ctx.case_engine.connect() as conn:
+                rows = conn.execute(text("SELECT office_id, name FROM office")).all()
+        except Exception:  # no live generation yet: nothing to offer
+            return []
+        return sorted(((str(i), str(n)) for i, n in rows), key=lambda r: (r[1], r[0]))
+
     def run(self, code: str, actor: Any, args: Mapping[str, str], fmt: str, *,
             client: str, paged: bool) -> Result:
         """Run a report through the engine: access, parameters, query, audit."""

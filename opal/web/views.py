@@ -101,7 +101,10 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
     live = portal().live()
     staff = (portal().case_manager_choices(current_user.actor())
              if any(p.type == "staff" for p in definition.params) else None)
-    fields = build_fields(definition, args, errors, live.as_of if live else None, staff)
+    offices = (portal().offices() if any(p.type == "office" for p in definition.params)
+               else None)
+    fields = build_fields(definition, args, errors, live.as_of if live else None, staff,
+                          offices)
     table = downloads = None
     if result is not None:
         page = int(result.extra.get("page") or 1)
