@@ -339,3 +339,14 @@ def test_inbox_pages_newest_first(web_app: Flask, clock: Clock) -> None:
     second = client.get("/inbox?page=2").get_data(True)
     assert second.count("Fehlgeschlagen:") == 1 and "Eintrag 001" in second
     assert 'href="/inbox" rel="prev"' in second and 'rel="next"' not in second
+
+
+def test_office_lead_gets_the_office_aggregate(web_app: Flask, clock: Clock) -> None:
+    """A delivery runs with every link of the recipient (the office lead's office too)."""
+    client = login(web_app, "office_lead")
+    assert subscribe(client, "R01", {}, fmt="json").status_code == 303
+    result = run_deliver(web_app, clock)
+    assert (result.delivered, result.skipped) == (1, 0)
+    (row,) = rows_of(web_app, "leitung.nord")
+    live = client.get("/reports/R01.json").get_json()
+    assert file_json(web_app, row)["rows"] == live["rows"] and live["rows"]

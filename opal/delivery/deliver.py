@@ -95,9 +95,9 @@ def _published_at(live: Any) -> datetime | None:
 def _users(engine: Engine) -> dict[int, User]:
     with engine.connect() as conn:
         rows = conn.execute(select(users.c.id, users.c.username, users.c.role, users.c.staff_id,
-                                   users.c.team_id, users.c.active)).all()
-    return {r.id: User(r.id, r.username, r.role, r.staff_id, r.team_id, bool(r.active))
-            for r in rows}
+                                   users.c.team_id, users.c.active, users.c.office_id)).all()
+    return {r.id: User(r.id, r.username, r.role, r.staff_id, r.team_id, bool(r.active),
+                       office_id=r.office_id) for r in rows}
 
 
 def _staff_teams(case_engine: Engine) -> dict[str, str]:
