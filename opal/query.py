@@ -195,7 +195,7 @@ def _execute(run: _Run, defn: ReportDefinition, paged: bool) -> Result:
                      "einmal.")
     db_time = time.monotonic() - db_started
     if defn.targets:
-        _fill_targets(ctx, parsed.bind, raw_rows)
+        _fill_targets(ctx, binds, raw_rows)  # an office lead's office is a fixed bind
     rows, suppressed = shape_rows(defn, raw_rows, under_control(run.actor.role))
     notes = tuple(sorted({str(r[defn.notes_from]) for r in raw_rows
                           if defn.notes_from and r.get(defn.notes_from)}))

@@ -352,6 +352,21 @@ def test_r17_parameters_and_access(config: Config, tmp_path: Path) -> None:
             run_report(ctx, "R17", Actor("x", role, staff, team), {}, "json")
 
 
+def test_r17_office_lead_gets_their_office_fixed(config: Config, tmp_path: Path) -> None:
+    """An office lead's R17 is controlling's run for their office (the same suppression); the
+    ``office`` field is not theirs to give: a 400 naming it, whatever office it names."""
+    ctx = _ctx(config, _export(tmp_path, "v2"))
+    lead = Actor("ol", "office_lead", office_id="O2")
+    mine = run_report(ctx, "R17", lead, {"month": "2026-10"}, "json")
+    county = run_report(ctx, "R17", CTRL, {"month": "2026-10", "office": "O2"}, "json")
+    assert mine.rows == county.rows and mine.suppressed_cells == county.suppressed_cells
+    assert [p.name for p in mine.params] == ["month", "sex"]
+    for office in ("O1", "O2"):
+        with pytest.raises(ParameterError) as info:
+            run_report(ctx, "R17", lead, {"office": office}, "json")
+        assert set(info.value.errors) == {"office"}
+
+
 def test_r17_a_bg_moving_office_restates_its_history(config: Config, tmp_path: Path) -> None:
     """A person's office is their BG's office: when the next export has P10's BG in O1, all
     of P10's months count in O1 (the export carries one BG per person)."""
