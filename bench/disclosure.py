@@ -34,9 +34,10 @@ from opal import dates  # noqa: E402
 from opal.access import Actor  # noqa: E402
 from opal.catalogue import ReportDefinition, load_and_check  # noqa: E402
 from opal.compute import parse  # noqa: E402
+from opal.context import Context  # noqa: E402
 from opal.db import case_engine, init_app_db, make_engine  # noqa: E402
 from opal.disclosure import kind_of  # noqa: E402
-from opal.query import EngineContext, run_report  # noqa: E402
+from opal.pipeline import run_report  # noqa: E402
 from opal.result import SUPPRESSED  # noqa: E402
 from reports import ensure_generation  # noqa: E402
 
@@ -109,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         apps = make_engine(f"sqlite:///{scratch}/app.db")
         init_app_db(apps, config.app_db_schema)
-        ctx = EngineContext(config, case_engine(config), apps, load_and_check())
+        ctx = Context(config, case_engine(config), apps, load_and_check())
         print(f"{'report':6} {'params':44} {'rows':>5} {'counts':>6} {'before':>7} "
               f"{'after':>6} {'all b/a':>9} {'protect ms':>10}")
         for code, sets in sweep(dates.from_day(_as_of_day(ctx))).items():
@@ -141,7 +142,7 @@ def main() -> None:
                 agg["after"] += c_new
                 agg["ms"] = max(agg["ms"], ms)
                 agg["ms_sum"] += ms
-        ctx.case_engine.dispose()
+        ctx.case_db.dispose()
         apps.dispose()
     print()
     print(f"{'report':6} {'outputs':>7} {'count cells':>11} {'before':>14} {'after':>14} "
@@ -154,10 +155,10 @@ def main() -> None:
               f"{agg['ms_sum'] / agg['outputs']:10.2f}/{agg['ms']:.2f}")
 
 
-def _as_of_day(ctx: EngineContext) -> int:
+def _as_of_day(ctx: Context) -> int:
     from sqlalchemy import text
 
-    with ctx.case_engine.connect() as conn:
+    with ctx.case_db.connect() as conn:
         return int(conn.execute(text("SELECT as_of_day FROM d_meta")).scalar_one())
 
 

@@ -33,8 +33,9 @@ from sqlalchemy import text  # noqa: E402
 from config import Config  # noqa: E402
 from opal.access import Actor, can_run  # noqa: E402
 from opal.catalogue import load_and_check  # noqa: E402
+from opal.context import Context  # noqa: E402
 from opal.db import case_engine, init_app_db, make_engine  # noqa: E402
-from opal.query import EngineContext, run_report  # noqa: E402
+from opal.pipeline import run_report  # noqa: E402
 
 OPAL = Path(sys.executable).with_name("opal")
 
@@ -55,9 +56,9 @@ def ensure_generation(data_dir: Path, seed: int, as_of: str) -> Config:
     return config
 
 
-def pick_actors(ctx: EngineContext) -> dict[str, Actor]:
+def pick_actors(ctx: Context) -> dict[str, Actor]:
     """The largest case load, the largest team, and controlling."""
-    with ctx.case_engine.connect() as conn:
+    with ctx.case_db.connect() as conn:
         staff = conn.execute(text(
             "SELECT p.case_manager_id FROM d_person p JOIN staff s "
             "ON s.staff_id = p.case_manager_id "
@@ -97,7 +98,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         apps = make_engine(f"sqlite:///{scratch}/app.db")
         init_app_db(apps, config.app_db_schema)
-        ctx = EngineContext(config, case_engine(config), apps, load_and_check())
+        ctx = Context(config, case_engine(config), apps, load_and_check())
         actors = pick_actors(ctx)
         print(f"{'report':6} {'role':13} {'rows':>6} {'median ms':>10} {'p95 ms':>8} "
               f"{'db ms':>8} {'overhead ms':>12} {'audit ms':>9}")
@@ -125,7 +126,7 @@ def main() -> None:
                       f"{p95(totals):8.1f} {statistics.median(dbs):8.1f} "
                       f"{statistics.median(overheads):12.2f} "
                       f"{statistics.median(audits):9.2f}")
-        ctx.case_engine.dispose()
+        ctx.case_db.dispose()
         apps.dispose()
 
 

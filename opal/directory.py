@@ -60,7 +60,7 @@ def normalise_dn(dn: str) -> str:
     import ldap.dn
 
     rdns = ldap.dn.str2dn(dn)
-    return ldap.dn.dn2str([[(t.lower(), v.lower(), 1) for t, v, _ in rdn] for rdn in rdns])
+    return str(ldap.dn.dn2str([[(t.lower(), v.lower(), 1) for t, v, _ in rdn] for rdn in rdns]))
 
 
 def user_filter(config: Config, username: str) -> str:

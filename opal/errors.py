@@ -61,11 +61,11 @@ class ReportNotFound(OpalError):
     default_message = "Diesen Bericht gibt es nicht."
 
 
-class NotAuthenticated(OpalError):
-    """The request carries no valid session."""
+class FormatNotFound(OpalError):
+    """No download in this format exists (``/reports/Rnn.exe``, ``/reports/Rnn.html``)."""
 
-    status = 401
-    default_message = "Bitte melden Sie sich an."
+    status = 404
+    default_message = "Diese Seite oder diesen Bericht gibt es nicht."
 
 
 class ExportTooLarge(OpalError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,6 @@ class ParsedParams:
     sort: str | None = None
     desc: bool = False
     page: int | None = None
-    given: dict[str, str] = field(default_factory=dict)
 
 
 def _int(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
@@ -278,7 +277,7 @@ def parse_params(defn: ReportDefinition, args: Mapping[str, str], as_of: date, *
     _check_range(defn, given, bind, errors)
     if errors:
         raise ParameterError(errors)
-    return ParsedParams(bind, tuple(display), sort, desc, page, given)
+    return ParsedParams(bind, tuple(display), sort, desc, page)
 
 
 def _check_range(defn: ReportDefinition, given: Mapping[str, str], bind: Mapping[str, Any],

@@ -190,14 +190,6 @@ def get_user(engine: Engine, username: str) -> User | None:
     return None if row is None else _user(row)
 
 
-def get_user_by_id(engine: Engine, user_id: int) -> User | None:
-    """The stored user with ``user_id``, or None (the portal's session loader)."""
-    cols = _COLUMNS
-    with engine.connect() as conn:
-        row = conn.execute(select(*cols).where(users.c.id == user_id)).first()
-    return None if row is None else _user(row)
-
-
 def verify_login(engine: Engine, username: str, password: str) -> User | None:
     """The active local user when ``password`` matches, else None (same work for unknown names).
 

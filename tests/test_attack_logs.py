@@ -270,6 +270,6 @@ def test_503_without_live_data_has_headers_and_no_internals(tmp_path: Path, back
             assert_no_internals(response, url)
     finally:
         app.extensions["opal"].app_db.dispose()
-        app.extensions["opal"].engine_ctx.case_engine.dispose()
+        app.extensions["opal"].case_db.dispose()
         if prefix:
             drop_pg_schemas(prefix)

@@ -10,12 +10,12 @@ import pytest
 
 from opal.audit import params_json, recent, record
 from opal.errors import OpalError
-from opal.query import run_report
+from opal.pipeline import run_report
 from tests.fixtures.engine import EngineWorld
 
 
 def last(world: EngineWorld) -> dict[str, Any]:
-    return recent(world.ctx.app_engine, 1)[0]
+    return recent(world.ctx.app_db, 1)[0]
 
 
 def attempt(world: EngineWorld, code: str, user: str, args: dict[str, str], fmt: str = "json",
@@ -40,9 +40,9 @@ def attempt(world: EngineWorld, code: str, user: str, args: dict[str, str], fmt:
 def test_every_call_is_audited(engine_world: EngineWorld, now: datetime, code: str, user: str,
                                args: dict[str, str], fmt: str, outcome: str, rows: int | None,
                                message: str | None) -> None:
-    before = len(recent(engine_world.ctx.app_engine, 1000))
+    before = len(recent(engine_world.ctx.app_db, 1000))
     attempt(engine_world, code, user, args, fmt, client="10.0.0.7")
-    entries = recent(engine_world.ctx.app_engine, 1000)
+    entries = recent(engine_world.ctx.app_db, 1000)
     assert len(entries) == before + 1
     row = entries[0]
     assert {k: row[k] for k in ("username", "role", "action", "report", "format", "outcome",
@@ -74,12 +74,12 @@ def test_params_are_truncated_and_escaped() -> None:
 
 def test_record_rejects_unknown_outcome(engine_world: EngineWorld) -> None:
     with pytest.raises(ValueError):
-        record(engine_world.ctx.app_engine, username="x", role=None, outcome="maybe")
+        record(engine_world.ctx.app_db, username="x", role=None, outcome="maybe")
 
 
 def test_no_personal_data_in_messages(engine_world: EngineWorld) -> None:
     attempt(engine_world, "R91", "cm1", {"n_days": "1"})
     attempt(engine_world, "R92", "ctrl", {"days": "=Summe(A1), Anna"})
-    for row in recent(engine_world.ctx.app_engine, 10):
+    for row in recent(engine_world.ctx.app_db, 10):
         assert "Anna" not in (row["message"] or "")
         assert "K00" not in (row["message"] or "")

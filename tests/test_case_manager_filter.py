@@ -17,7 +17,7 @@ from flask import Flask
 from opal.access import Actor, case_manager_choices
 from opal.errors import ParameterError
 from opal.params import BAD_STAFF
-from opal.query import run_report
+from opal.pipeline import run_report
 from tests.fixtures.handmade import USERS, HandmadeLive
 from tests.fixtures.web import Auth
 
@@ -52,7 +52,7 @@ def test_choices_are_exactly_the_spec(handmade_module: HandmadeLive, user: str) 
     from opal import dates
     from tests.fixtures.handmade import AS_OF
 
-    with handmade_module.ctx.case_engine.connect() as conn:
+    with handmade_module.ctx.case_db.connect() as conn:
         found = case_manager_choices(conn, _actor(user), dates.day(AS_OF))
     assert list(found) == ALLOWED[user]
     assert found == {s: NAMES[s] for s in ALLOWED[user]}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import opal.catalogue
+import opal.catalogue.load
 from config import Config
 from opal.audit import recent
 from opal.cli import main
@@ -24,7 +24,7 @@ def cli_env(engine_world: EngineWorld, monkeypatch: pytest.MonkeyPatch) -> Engin
     for name in ("case_db_url", "app_db_url", "case_db_schema", "app_db_schema", "data_dir",
                  "secret_key"):
         monkeypatch.setenv("OPAL_" + name.upper(), str(getattr(cfg, name)))
-    monkeypatch.setattr(opal.catalogue, "default_dirs",
+    monkeypatch.setattr(opal.catalogue.load, "default_dirs",
                         lambda: (ENGINE_DATA / "reports", ENGINE_DATA / "sql"))
     return engine_world
 
@@ -42,7 +42,7 @@ def test_run_json(cli_env: EngineWorld) -> None:
     doc = json.loads(out)
     assert doc["report"] == "R92" and doc["params"] == {"days": 30}
     assert doc["row_count"] == 5
-    row = recent(cli_env.ctx.app_engine, 1)[0]
+    row = recent(cli_env.ctx.app_db, 1)[0]
     assert (row["outcome"], row["client"], row["username"]) == ("ok", "cli", "ctrl")
 
 
@@ -117,7 +117,7 @@ def test_check_lists_every_fault(tmp_path: Path) -> None:
 
 
 def test_users_add_update_disable(cli_env: EngineWorld) -> None:
-    apps = cli_env.ctx.app_engine
+    apps = cli_env.ctx.app_db
     code, out, err = run("users", "add", "neu", "--role", "case_manager", "--staff-id", "S2")
     assert code == 0, err
     text = out.decode()

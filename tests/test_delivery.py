@@ -45,7 +45,7 @@ def subscribe(client: FlaskClient, code: str, params: dict[str, str], fmt: str =
 
 def run_deliver(app: Flask, clock: Clock, **kw: Any) -> DeliverResult:
     portal = app.extensions["opal"]
-    ctx = replace(portal.engine_ctx, clock=clock)
+    ctx = replace(portal, clock=clock)
     return deliver(portal.config, clock=clock, ctx=ctx, **kw)
 
 

@@ -36,10 +36,10 @@ def entries(web_app: Flask, clock: Clock) -> dict[str, int]:
     client = login(web_app, "case_manager")
     portal = web_app.extensions["opal"]
     assert subscribe(client, "R02", {"n_days": "30"}, fmt="csv").status_code == 303
-    deliver(portal.config, clock=clock, ctx=replace(portal.engine_ctx, clock=clock))
+    deliver(portal.config, clock=clock, ctx=replace(portal, clock=clock))
     assert subscribe(client, "R02", {"n_days": "1"}, fmt="json").status_code == 303
     small = replace(portal.config, export_max_rows=1)  # the second one fails: too large
-    deliver(small, clock=clock, ctx=replace(portal.engine_ctx, clock=clock, config=small))
+    deliver(small, clock=clock, ctx=replace(portal, clock=clock, config=small))
     ok, failed = rows_of(web_app)
     assert (ok.status, failed.status) == ("ok", "failed")
     return {"own": ok.id, "own_failed": failed.id, "unknown": failed.id + 100}

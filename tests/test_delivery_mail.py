@@ -62,7 +62,7 @@ def with_mail(app: Flask, clock: Clock, port: int) -> DeliverResult:
     portal = app.extensions["opal"]
     config = replace(portal.config, smtp_url=f"smtp://127.0.0.1:{port}",
                      mail_from="opal@jobcenter.example", base_url="https://opal.kreis.example")
-    return deliver(config, clock=clock, ctx=replace(portal.engine_ctx, clock=clock,
+    return deliver(config, clock=clock, ctx=replace(portal, clock=clock,
                                                     config=config))
 
 

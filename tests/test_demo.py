@@ -25,7 +25,8 @@ from opal.clock import fixed_clock
 from opal.demo import generate
 from opal.demo.catalogue import HOSTILE_PERSONS, HOSTILE_STAFF, PROVIDERS
 from opal.demo.writer import exported_at, latest_exported_as_of
-from opal.refresh.validate import ProblemLog, TableReader, read_manifest
+from opal.refresh.manifest import read_manifest
+from opal.refresh.validate import ProblemLog, TableReader
 
 AS_OF = date(2026, 11, 23)
 A = AS_OF.toordinal()

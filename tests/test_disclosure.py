@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from opal.catalogue import ReportDefinition, load_catalogue
-from opal.catalogue_check import check_definition
+from opal.catalogue.check import check_definition
 from opal.disclosure import Disclosure, SumRelation, _Table, attack, protect, threshold
 from opal.result import SUPPRESSED, ColumnDef
 from tests.fixtures.attacker import attack_table

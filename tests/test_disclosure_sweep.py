@@ -22,7 +22,8 @@ from opal import dates
 from opal.access import Actor
 from opal.catalogue import load_catalogue
 from opal.clock import fixed_clock
-from opal.query import EngineContext, run_report
+from opal.context import Context
+from opal.pipeline import run_report
 from opal.renderers import get_renderer
 from opal.renderers.cells import SUPPRESSED_LEGEND, SUPPRESSED_MARK
 from opal.result import SUPPRESSED, Result
@@ -67,7 +68,7 @@ class Generation:
     """One demo export refreshed into SQLite and PostgreSQL."""
 
     name: str
-    contexts: dict[str, EngineContext]
+    contexts: dict[str, Context]
 
     def run(self, backend: str, code: str, args: dict[str, str], fmt: str = "json") -> Result:
         return run_report(self.contexts[backend], code, CONTROLLING, args, fmt)
@@ -84,7 +85,7 @@ def _build(name: str, scale: str, seed: int, tmp_path_factory: pytest.TempPathFa
     export = tmp / "export"
     generate(export, scale, seed, AS_OF)
     backends = ["sqlite"] + ([] if pg_unavailable_reason() else ["pg"])
-    contexts: dict[str, EngineContext] = {}
+    contexts: dict[str, Context] = {}
     prefixes: list[str] = []
     try:
         for backend in backends:
@@ -95,13 +96,13 @@ def _build(name: str, scale: str, seed: int, tmp_path_factory: pytest.TempPathFa
             apps = app_engine(config)
             init_app_db(apps, config.app_db_schema)
             refresh(config, export, clock=fixed_clock(FIXED_NOW))
-            contexts[backend] = EngineContext(config, case_engine(config), apps,
+            contexts[backend] = Context(config, case_engine(config), apps,
                                               load_catalogue(), fixed_clock(FIXED_NOW))
         yield Generation(name, contexts)
     finally:
         for ctx in contexts.values():
-            ctx.case_engine.dispose()
-            ctx.app_engine.dispose()
+            ctx.case_db.dispose()
+            ctx.app_db.dispose()
         for prefix in prefixes:
             drop_pg_schemas(prefix)
 

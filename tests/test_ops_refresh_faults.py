@@ -26,8 +26,9 @@ from config import Config
 from opal.access import Actor
 from opal.appdb.schema import refresh_runs
 from opal.cli import main
+from opal.context import Context
 from opal.db import sqlite_path
-from opal.query import EngineContext, run_report
+from opal.pipeline import run_report
 from opal.refresh import load, refresh
 from tests.fixtures.exports import (
     base_rows,
@@ -172,7 +173,7 @@ def test_a_report_across_a_publish_answers_from_one_generation(
     rows["person"].append({**template, "customer_no": "Q0001", "last_name": "Neu"})
     rows["benefit_spell"].append({**spell, "spell_id": "X0001", "customer_no": "Q0001"})
     day2 = make_export("day2", rows, as_of="2026-11-24", exported_at="2026-11-25T01:30:00Z")
-    ctx = EngineContext.build(config)
+    ctx = Context.build(config)
     lead = Actor("tl.nord", "team_lead", None, "T1")
     args = {"n_days": "1"}
     try:
@@ -202,5 +203,5 @@ def test_a_report_across_a_publish_answers_from_one_generation(
         answers = {(r.as_of, json.dumps(r.rows, default=str)) for r in (old, after)}
         assert (during.as_of, json.dumps(during.rows, default=str)) in answers
     finally:
-        ctx.case_engine.dispose()
-        ctx.app_engine.dispose()
+        ctx.case_db.dispose()
+        ctx.app_db.dispose()

@@ -19,7 +19,8 @@ from opal.errors import (
     QueryFailed,
     ReportNotFound,
 )
-from opal.query import run_report, sort_rows
+from opal.pipeline import run_report
+from opal.query import NoData, shape_rows, sort_rows, suppress_rows
 from opal.result import SUPPRESSED
 from tests.fixtures.engine import EngineWorld
 
@@ -103,17 +104,15 @@ def test_controlling_suppression(engine_world: EngineWorld) -> None:
 @pytest.mark.parametrize("count,suppressed", [(0, False), (1, True), (2, True), (3, False)])
 def test_suppression_boundaries(engine_world: EngineWorld, count: int,
                                 suppressed: bool) -> None:
-    from opal.query import shape_rows
-
     defn = engine_world.ctx.catalogue.reports["R92"]
     raw = [{"office": "X", "elb": 10, "with_contact": count, "days_sum": 5, "days_n": 3,
             "cost_cents": 100}]
-    rows, n = shape_rows(defn, raw, suppress=True)
+    rows, n = suppress_rows(defn, shape_rows(defn, raw), True)
     assert (rows[0]["with_contact"] is S) is suppressed
     assert (rows[0]["contact_rate"] is S) is suppressed
     assert (rows[0]["cost"] is S) is suppressed
     assert n == (3 if suppressed else 0)
-    rows, n = shape_rows(defn, raw, suppress=False)
+    rows, n = suppress_rows(defn, shape_rows(defn, raw), False)
     assert rows[0]["with_contact"] == count and n == 0
 
 
@@ -209,7 +208,7 @@ def test_timeout(engine_world: EngineWorld) -> None:
     finally:
         ctx.catalogue.reports["R92"] = defn
     assert info.value.timeout
-    with ctx.app_engine.connect() as conn:
+    with ctx.app_db.connect() as conn:
         row = conn.execute(audit_log.select().order_by(audit_log.c.id.desc())).first()
     assert row is not None and row.outcome == "error" and row.message.startswith("Zeitlimit")
 
@@ -222,9 +221,9 @@ def test_no_generation(engine_world: EngineWorld) -> None:
     with writer.begin() as conn:
         conn.execute(delete(d_meta))
     writer.dispose()
-    with pytest.raises(Exception) as info:
+    with pytest.raises(NoData) as info:
         run_report(engine_world.ctx, "R92", engine_world.actor("ctrl"), {}, "json")
-    assert getattr(info.value, "status", None) == 503
+    assert info.value.status == 503
 
 
 def test_unknown_user_actor_is_denied(engine_world: EngineWorld) -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from opal.query import run_report
+from opal.pipeline import run_report
 from opal.renderers import get_renderer
 from opal.renderers.cells import format_cell, format_number, format_value, safe_text
 from opal.result import SUPPRESSED, ColumnDef, ParamValue, Result

@@ -53,8 +53,10 @@ from config import Config
 from opal.access import Actor
 from opal.catalogue import load_and_check
 from opal.compute import round_half_up
+from opal.context import Context
 from opal.errors import AccessDenied, ParameterError
-from opal.query import EngineContext, run_report, shape_rows
+from opal.pipeline import run_report
+from opal.query import shape_rows, suppress_rows
 from opal.renderers import get_renderer
 from opal.result import SUPPRESSED
 from tests.conftest import FIXED_NOW
@@ -153,7 +155,7 @@ def figures(engine: Engine, office: str = "", sex: str = "", month: int = M,
     with engine.connect() as conn:
         raw = [dict(r) for r in conn.execute(
             text(defn.sql), {"month": month, "office": office, "sex": sex}).mappings()]
-    rows, _ = shape_rows(defn, raw, suppress)
+    rows, _ = suppress_rows(defn, shape_rows(defn, raw), suppress)
     return {r["figure"]: r for r in rows}
 
 
@@ -279,7 +281,7 @@ def _export(tmp: Path, name: str, *, format_version: int = 2,
     return target
 
 
-_OPEN: list[EngineContext] = []
+_OPEN: list[Context] = []
 
 
 @pytest.fixture(autouse=True)
@@ -288,23 +290,23 @@ def _dispose() -> Iterator[None]:
     yield
     while _OPEN:
         ctx = _OPEN.pop()
-        ctx.case_engine.dispose()
-        ctx.app_engine.dispose()
+        ctx.case_db.dispose()
+        ctx.app_db.dispose()
 
 
-def _ctx(config: Config, export: Path) -> EngineContext:
+def _ctx(config: Config, export: Path) -> Context:
     from opal.clock import fixed_clock
     from opal.refresh import refresh
     from tests.conftest import upgrade_app_db
 
     refresh(config, export, clock=fixed_clock(FIXED_NOW))
     upgrade_app_db(config)
-    ctx = EngineContext.build(config, clock=fixed_clock(FIXED_NOW))
+    ctx = Context.build(config, clock=fixed_clock(FIXED_NOW))
     _OPEN.append(ctx)
     return ctx
 
 
-def _json(ctx: EngineContext, args: dict[str, str]) -> dict[str, Any]:
+def _json(ctx: Context, args: dict[str, str]) -> dict[str, Any]:
     result = run_report(ctx, "R17", CTRL, args, "json")
     body = get_renderer("json").render(result).body
     if not isinstance(body, bytes | str):

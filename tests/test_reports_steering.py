@@ -66,8 +66,9 @@ from sqlalchemy import Engine, text
 from opal import dates
 from opal.access import Actor
 from opal.catalogue import load_catalogue, split_sql
+from opal.context import Context
 from opal.errors import AccessDenied, ParameterError
-from opal.query import EngineContext, run_report
+from opal.pipeline import run_report
 from opal.renderers import get_renderer
 from opal.result import SUPPRESSED
 from tests.fixtures.steering import STEERING_DIR, manifest_for
@@ -345,7 +346,7 @@ def test_steering_definitions_are_consistent() -> None:
 
 @dataclass
 class SteeringWorld:
-    ctx: EngineContext
+    ctx: Context
     actors: dict[str, Actor]
 
     def run(self, code: str, user: str, args: dict[str, str]) -> list[dict[str, Any]]:
@@ -381,10 +382,10 @@ def steering_world(request: pytest.FixtureRequest,
             upsert_user(apps, name, role, staff_id=staff, team_id=team,
                         clock=fixed_clock(FIXED_NOW))
             actors[name] = Actor(name, role, staff, team)
-        ctx = EngineContext(config, case_engine(config), apps, load_catalogue(),
+        ctx = Context(config, case_engine(config), apps, load_catalogue(),
                             fixed_clock(FIXED_NOW))
         yield SteeringWorld(ctx, actors)
-        ctx.case_engine.dispose()
+        ctx.case_db.dispose()
     finally:
         apps.dispose()
         if prefix:

@@ -101,7 +101,7 @@ def test_report_roles_are_those_that_see_case_data() -> None:
 
 
 def test_user_links_follow_the_table(sqlite_world: EngineWorld) -> None:
-    app = sqlite_world.ctx.app_engine
+    app = sqlite_world.ctx.app_db
     with pytest.raises(UserError, match="case_manager braucht --staff-id"):
         upsert_user(app, "a", "case_manager")
     with pytest.raises(UserError, match="--team-id gilt nur für team_lead"):
@@ -126,7 +126,7 @@ def test_user_links_follow_the_table(sqlite_world: EngineWorld) -> None:
 
 def test_office_lead_is_one_entry_linked_to_an_office(sqlite_world: EngineWorld) -> None:
     """office_lead: aggregates only, linked to an office of the live data, scope by office."""
-    case = sqlite_world.ctx.case_engine
+    case = sqlite_world.ctx.case_db
     lead = Actor("ol", "office_lead", office_id="O2")
     assert can_run(lead, report("aggregate", "office_lead"))
     assert not can_run(lead, report("list", "office_lead"))  # never a person list

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-import opal.catalogue
+import opal.catalogue.load
 from config import ConfigError
 from opal.catalogue import CatalogueError, default_dirs
 from opal.cli import main
@@ -26,7 +26,7 @@ def _broken_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(sql, tmp_path / "sql")
     r02 = tmp_path / "reports" / "R02.toml"
     r02.write_text(r02.read_text().replace('type = "int"', 'type = "integer"', 1))
-    monkeypatch.setattr(opal.catalogue, "default_dirs",
+    monkeypatch.setattr(opal.catalogue.load, "default_dirs",
                         lambda: (tmp_path / "reports", tmp_path / "sql"))
 
 

@@ -29,7 +29,6 @@ from sqlalchemy.types import TypeEngine
 # The export format (../shared/spec/export-format.md), declared once.
 # ---------------------------------------------------------------------------------------------
 
-COUNTRY_EXTRA = ("XK", "XX")
 WZ_SECTIONS = tuple("ABCDEFGHIJKLMNOPQRSTU")
 
 
@@ -178,7 +177,6 @@ EXPORT_TABLES: tuple[ExportTable, ...] = (
         ("bg_id", "month"), since=2),
 )
 
-EXPORT_BY_NAME = {t.name: t for t in EXPORT_TABLES}
 #: the export format versions ``opal refresh`` accepts (export-format.md)
 FORMAT_VERSIONS = (1, 2)
 

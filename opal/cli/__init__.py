@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 import click
 
-from config import Config, ConfigError
-from opal.clock import Clock, system_clock
+from opal.appdb.migrate import SchemaOutdated
+from opal.cli import db, deliver, demo, purge, refresh, reports, serve, users
+from opal.cli.common import CliState, cli_clock, load_config
 
-
-@dataclass(frozen=True)
-class CliState:
-    """What every command shares: the one clock it stamps and judges ages by.
-
-    The real command line runs on the system clock; tests invoke ``main`` with
-    ``obj=CliState(fixed_clock(...))`` so that a command never mixes a test's fixed moment with
-    the machine's date.
-    """
-
-    clock: Clock = system_clock
-
-
-def cli_clock() -> Clock:
-    """Return the clock of the running command (the system clock outside of tests)."""
-    ctx = click.get_current_context(silent=True)
-    state = ctx.find_object(CliState) if ctx is not None else None
-    return state.clock if state is not None else system_clock
-
-
-def load_config() -> Config:
-    """Read the configuration or exit with its one-line message."""
-    try:
-        return Config.from_env()
-    except ConfigError as exc:
-        click.echo(f"opal: configuration error: {exc}", err=True)
-        sys.exit(2)
+__all__ = ["CliState", "cli_clock", "load_config", "main"]
 
 
 class _Group(click.Group):
     """Every command: an app database at another schema is one line and exit 2, no traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
-        from opal.appdb.migrate import SchemaOutdated
-
         try:
             return super().invoke(ctx)
         except SchemaOutdated as exc:
@@ -61,8 +33,6 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from opal.cli import db, deliver, demo, purge, refresh, reports, serve, users
-
     for module in (demo, refresh, reports, users, serve, purge, db, deliver):
         for command in module.COMMANDS:
             main.add_command(command)

@@ -6,6 +6,10 @@ import sys
 
 import click
 
+from opal.appdb import migrate
+from opal.cli.common import load_config
+from opal.db import app_engine
+
 
 @click.group("db")
 def db_group() -> None:
@@ -15,9 +19,6 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def upgrade_command() -> None:
     """Create or upgrade the app database in place (versioned migrations); one summary line."""
-    from opal.appdb import migrate
-    from opal.cli import load_config
-    from opal.db import app_engine
 
     config = load_config()
     engine = app_engine(config)

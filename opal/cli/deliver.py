@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from opal.cli import cli_clock, load_config
+from opal.cli.common import cli_clock, load_config
 
 
 @click.command("deliver")

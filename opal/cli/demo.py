@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from opal.cli import cli_clock
+from opal.cli.common import cli_clock
 from opal.clock import Clock
 from opal.demo import SCALES, generate
 

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from opal.cli import cli_clock, load_config
+from opal.cli.common import cli_clock, load_config
+from opal.retention import MIN_DAYS, PurgeError, purge
 
 
 @click.command("purge")
@@ -21,7 +22,6 @@ def purge_command(days: int, force: bool, dry_run: bool) -> None:
     Run it as the operator, with the database account that owns the app tables: the portal's
     own account cannot change or delete audit entries (docs/OPERATIONS.md).
     """
-    from opal.retention import MIN_DAYS, PurgeError, purge
 
     if days < MIN_DAYS and not force:
         click.echo(f"opal purge: --older-than {days} is below the floor of {MIN_DAYS} days; "

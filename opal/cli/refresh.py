@@ -10,7 +10,9 @@ import click
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
-from opal.cli import cli_clock, load_config
+from opal.cli.common import cli_clock, load_config
+from opal.refresh import RefreshError, RefreshRejected, live_generation, refresh
+from opal.refresh.runs import RunLog
 
 #: lines of the last failure's message that status shows
 STATUS_LINES = 25
@@ -28,7 +30,6 @@ def refresh_command(export_dir: Path | None, accept_shrink: bool, rollback: bool
                     reason: str | None) -> None:
     """Validate EXPORT_DIR and publish it as the live case generation (exit 1 on any fault);
     with --rollback --reason TEXT, make the previous generation live again."""
-    from opal.refresh import RefreshError, RefreshRejected, refresh
 
     if rollback:
         if export_dir is not None or accept_shrink:
@@ -96,8 +97,6 @@ def _rollback(reason: str) -> None:
 @click.command("status")
 def status_command() -> None:
     """Show the live generation (data date, export time, rows) and the last failed run."""
-    from opal.refresh import live_generation
-    from opal.refresh.runs import RunLog
 
     config = load_config()
     runs = RunLog(config, cli_clock())

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
+from opal.access import Actor
 from opal.catalogue import CatalogueError, check_catalogue, load_catalogue
-from opal.renderers import FORMAT_NAMES
-
-if TYPE_CHECKING:
-    from opal.query import EngineContext
+from opal.cli.common import cli_clock, load_config
+from opal.context import Context
+from opal.errors import AccessDenied, OpalError, ParameterError, ReportNotFound
+from opal.pipeline import RunRequest, run_file
+from opal.renderers import FORMAT_NAMES, Rendered
+from opal.users import get_user
 
 EXIT_BAD = 2
 EXIT_DENIED = 3
@@ -46,13 +48,10 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 def run_command(code: str, username: str, pairs: tuple[str, ...], fmt: str,
                 output: Path | None) -> None:
     """Run report CODE as a user: same access check, scope, validation and audit as the web."""
-    from opal.cli import cli_clock, load_config
-    from opal.query import EngineContext
-
     args = _parse_pairs(pairs)
     config = load_config()
     try:
-        ctx = EngineContext.build(config, clock=cli_clock())
+        ctx = Context.build(config, clock=cli_clock())
     except CatalogueError as exc:
         click.echo("opal run: der Berichtskatalog ist fehlerhaft (opal check)", err=True)
         for problem in exc.problems:
@@ -61,25 +60,17 @@ def run_command(code: str, username: str, pairs: tuple[str, ...], fmt: str,
     try:
         _run_and_write(ctx, code, username, args, fmt, output)
     finally:
-        ctx.case_engine.dispose()
-        ctx.app_engine.dispose()
+        ctx.dispose()
 
 
-def _run_and_write(ctx: EngineContext, code: str, username: str, args: dict[str, str],
+def _run_and_write(ctx: Context, code: str, username: str, args: dict[str, str],
                    fmt: str, output: Path | None) -> None:
     """Run, render and write; exit with the contract's code on any refusal."""
-    from opal.access import Actor
-    from opal.errors import AccessDenied, OpalError, ParameterError, ReportNotFound
-    from opal.query import run_report
-    from opal.renderers import get_renderer
-    from opal.users import get_user
-
-    user = get_user(ctx.app_engine, username)
+    user = get_user(ctx.app_db, username)
     actor = user.actor() if user else Actor(username[:64], None)
 
     try:
-        result = run_report(ctx, code, actor, args, fmt, client="cli")
-        rendered = get_renderer(fmt).render(result)
+        rendered = run_file(ctx, RunRequest(code, actor, args, fmt, client="cli"))
     except ReportNotFound:
         click.echo(f"opal run: den Bericht {code[:20]!r} gibt es nicht", err=True)
         sys.exit(EXIT_BAD)
@@ -101,18 +92,21 @@ def _run_and_write(ctx: EngineContext, code: str, username: str, args: dict[str,
         click.echo(f"opal run: {where} konnte nicht geschrieben werden: "
                    f"{exc.strerror or type(exc).__name__}", err=True)
         sys.exit(EXIT_FAILED)
+    except OpalError as exc:  # making a streamed chunk failed: audited with its incident id
+        click.echo(f"opal run: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
     if output is not None:
-        click.echo(f"{output}: {result.row_count} Zeilen", err=True)
+        click.echo(f"{output}: {rendered.rows} Zeilen", err=True)
 
 
-def _write(rendered: Any, output: Path | None) -> None:
+def _write(rendered: Rendered, output: Path | None) -> None:
     """Write the file (a half-written one is removed) or stdout (nothing left to flush at exit
     when it fails, so Python adds no message of its own)."""
     if output is not None:
         try:
             with output.open("wb") as file:
                 file.writelines(rendered.chunks())
-        except OSError:
+        except (OSError, OpalError):  # a full disk, or making a streamed chunk failed
             if output.is_file():
                 output.unlink()
             raise

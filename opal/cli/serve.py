@@ -10,7 +10,10 @@ from typing import Any
 import click
 
 from opal import logs
-from opal.cli import load_config
+from opal.catalogue import CatalogueError
+from opal.cli.common import load_config
+from opal.context import Context
+from opal.web.app import build_app
 
 #: access log without query strings: parameters stay out of the logs
 LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
@@ -70,9 +73,9 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
 
     def _post_fork(_server: Any, _worker: Any) -> None:
         """Give each worker fresh database pools (never share a socket across fork)."""
-        portal = app.extensions["opal"]
-        portal.app_db.dispose(close=False)
-        portal.engine_ctx.case_engine.dispose(close=False)
+        ctx: Context = app.extensions["opal"]
+        ctx.app_db.dispose(close=False)
+        ctx.case_db.dispose(close=False)
 
     return Server()
 
@@ -85,8 +88,6 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
               help=f"gunicorn worker processes ({THREADS} threads each)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the portal (gunicorn) until SIGTERM/SIGINT; refuse to start when misconfigured."""
-    from opal.catalogue import CatalogueError
-    from opal.web.app import build_app
 
     config = load_config()
     try:

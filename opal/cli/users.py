@@ -7,8 +7,10 @@ import sys
 import click
 from sqlalchemy import Engine
 
-from opal.cli import cli_clock, load_config
+from opal.cli.common import cli_clock, load_config
+from opal.db import app_engine, init_app_db
 from opal.roles import ROLE_NAMES
+from opal.users import UserError, disable_user, generate_password, get_user, upsert_user
 
 
 @click.group("users")
@@ -28,7 +30,6 @@ def users_group() -> None:
 def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
                 office_id: str | None, password_stdin: bool, email: str | None) -> None:
     """Create or update user NAME; a new user without --password-stdin gets a printed one."""
-    from opal.db import app_engine, init_app_db
 
     config = load_config()
     engine = app_engine(config)
@@ -42,7 +43,6 @@ def add_command(name: str, role: str, staff_id: str | None, team_id: str | None,
 def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: str | None,
          password_stdin: bool, email: str | None = None, office_id: str | None = None) -> None:
     """Create or update; print a generated password once."""
-    from opal.users import UserError, generate_password, get_user, upsert_user
 
     password: str | None = None
     generated = False
@@ -67,8 +67,6 @@ def _add(engine: Engine, name: str, role: str, staff_id: str | None, team_id: st
 @click.argument("name")
 def disable_command(name: str) -> None:
     """Disable user NAME; their sessions end at once."""
-    from opal.db import app_engine, init_app_db
-    from opal.users import disable_user
 
     config = load_config()
     engine = app_engine(config)

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,11 +43,16 @@ from config import Config
 from opal.appdb.schema import deliveries, users
 from opal.audit import record
 from opal.clock import Clock, system_clock
+from opal.context import Context
+from opal.db import init_app_db
 from opal.delivery import subscriptions as subs
 from opal.delivery.schedule import due_since
-from opal.errors import AccessDenied, ExportTooLarge, OpalError, ParameterError
-from opal.renderers import get_renderer
+from opal.errors import AccessDenied, ExportTooLarge, OpalError, ParameterError, QueryFailed
+from opal.pipeline import RunRequest, run
+from opal.refresh.publish import live_generation
+from opal.renderers import Rendered, get_renderer
 from opal.renderers.cells import format_param
+from opal.result import Result
 from opal.users import User
 
 log = logging.getLogger(__name__)
@@ -126,21 +132,21 @@ def recipients(sub: subs.Subscription, people: dict[int, User],
     return []
 
 
-def due_rows(ctx: Any, now: datetime, zone: ZoneInfo, live: Any) -> list[dict[str, Any]]:
+def due_rows(ctx: Context, now: datetime, zone: ZoneInfo, live: Any) -> list[dict[str, Any]]:
     """Every (subscription, recipient, due) that should exist now, as insertable rows."""
-    people = _users(ctx.app_engine)
+    people = _users(ctx.app_db)
     published = _published_at(live)
     teams: dict[str, str] | None = None
 
     def staff_teams() -> dict[str, str]:
         nonlocal teams
         if teams is None:
-            teams = _staff_teams(ctx.case_engine)
+            teams = _staff_teams(ctx.case_db)
         return teams
 
     rows = []
     created = _naive(now)
-    for sub in subs.active(ctx.app_engine):
+    for sub in subs.active(ctx.app_db):
         due = due_since(sub.schedule, sub.created_at, now, zone, published_at=published)
         if due is None:
             continue
@@ -283,116 +289,115 @@ def write_file(config: Config, user_id: int, delivery_id: int, fmt: str,
     return rel.as_posix(), size, digest.hexdigest()
 
 
-def make(ctx: Any, config: Config, row: Any, sub: subs.Subscription | None, user: User | None,
+def make(ctx: Context, config: Config, row: Any, sub: subs.Subscription | None, user: User | None,
          owner: str) -> str:
-    """Make one claimed delivery; return its final status."""
-    from opal.query import run_report
-
+    """Make one claimed delivery through the pipeline; return its final status."""
     clock = ctx.clock
     if user is None or sub is None:
-        _finish(ctx.app_engine, row.id, owner, clock(), status="skipped",
+        _finish(ctx.app_db, row.id, owner, clock(), status="skipped",
                 message="Abonnement oder Benutzer gibt es nicht mehr")
         return "skipped"
     if not user.active:
-        record(ctx.app_engine, clock=clock, username=user.username, role=user.role,
+        record(ctx.app_db, clock=clock, username=user.username, role=user.role,
                action="run", report=row.report, params=sub.params, format=row.format,
                outcome="denied", message="Zustellung entfällt: Benutzer deaktiviert",
                client=CLIENT)
-        _finish(ctx.app_engine, row.id, owner, clock(), status="skipped",
+        _finish(ctx.app_db, row.id, owner, clock(), status="skipped",
                 message="Benutzer deaktiviert")
         return "skipped"
-    try:
-        result = run_report(ctx, row.report, user.actor(), sub.params, row.format, client=CLIENT)
-    except AccessDenied:  # the engine audited why (role, or linkage missing in the live data)
-        _finish(ctx.app_engine, row.id, owner, clock(), status="skipped",
+    try:  # the pipeline audits the run with its real outcome, file written or not
+        made: list[Result] = []
+        rendered = run(ctx, RunRequest(row.report, user.actor(), sub.params, row.format,
+                                       client=CLIENT), partial(_render, made, row.format))
+        path, size, sha = write_file(config, user.id, row.id, row.format, rendered.chunks())
+        result = made[0]
+    except AccessDenied:  # the pipeline audited why (role, or linkage missing in the live data)
+        _finish(ctx.app_db, row.id, owner, clock(), status="skipped",
                 message="nicht (mehr) berechtigt")
         return "skipped"
     except ExportTooLarge as exc:
-        _finish(ctx.app_engine, row.id, owner, clock(), status="failed", row_count=exc.rows,
+        _finish(ctx.app_db, row.id, owner, clock(), status="failed", row_count=exc.rows,
                 message=(f"Nicht zugestellt: die Liste hat {exc.rows} Zeilen, erlaubt sind "
                          f"höchstens {exc.limit}. Bitte schränken Sie die Parameter des "
                          "Abonnements ein."))
         return "failed"
     except ParameterError as exc:
-        _finish(ctx.app_engine, row.id, owner, clock(), status="failed",
+        _finish(ctx.app_db, row.id, owner, clock(), status="failed",
                 message="Nicht zugestellt: ungültige Parameter ("
                         + ", ".join(sorted(exc.errors))[:300] + ")")
         return "failed"
-    except OpalError as exc:  # no data yet, a timeout, an incident (already audited)
-        _finish(ctx.app_engine, row.id, owner, clock(), status="failed",
+    except QueryFailed:  # query or file failed: audited with its incident id
+        _finish(ctx.app_db, row.id, owner, clock(), status="failed",
+                message="Nicht zugestellt: die Datei konnte nicht erstellt werden.")
+        return "failed"
+    except OpalError as exc:  # no data yet (already audited)
+        _finish(ctx.app_db, row.id, owner, clock(), status="failed",
                 message=f"Nicht zugestellt: {exc}"[:500])
         return "failed"
-    try:
-        rendered = get_renderer(row.format).render(result)
-        path, size, sha = write_file(config, user.id, row.id, row.format, rendered.chunks())
-    except Exception as exc:
-        log.exception("delivery %s: rendering failed", row.id)
-        record(ctx.app_engine, clock=clock, username=user.username, role=user.role,
+    except Exception as exc:  # the file could not be stored (disk): the run itself was audited
+        log.exception("delivery %s: storing the file failed", row.id)
+        record(ctx.app_db, clock=clock, username=user.username, role=user.role,
                action="run", report=row.report, format=row.format, outcome="error",
-               message=f"Zustellung {row.id}: Datei nicht erstellt ({exc.__class__.__name__})",
+               message=f"Zustellung {row.id}: Datei nicht gespeichert ({exc.__class__.__name__})",
                client=CLIENT)
-        _finish(ctx.app_engine, row.id, owner, clock(), status="failed",
+        _finish(ctx.app_db, row.id, owner, clock(), status="failed",
                 message="Nicht zugestellt: die Datei konnte nicht erstellt werden.")
         return "failed"
     shown = [[p.label, format_param(p)] for p in result.params]
     params = json.dumps({"values": result.params_json(), "shown": shown, "unit": result.unit},
                         ensure_ascii=False, default=str)
-    _finish(ctx.app_engine, row.id, owner, clock(), status="ok", params=params,
+    _finish(ctx.app_db, row.id, owner, clock(), status="ok", params=params,
             data_as_of=result.as_of.isoformat(), row_count=result.row_count, size_bytes=size,
             sha256=sha, file_name=rendered.filename[:120], path=path)
     return "ok"
 
 
 def deliver(config: Config, *, clock: Clock = system_clock, dry_run: bool = False,
-            progress: Callable[[str], None] | None = None, ctx: Any = None,
+            progress: Callable[[str], None] | None = None, ctx: Context | None = None,
             jobs: int = 1) -> DeliverResult:
     """Plan, claim and make every due delivery; see the module docstring.
 
     ``jobs`` > 1 forks that many workers after planning; they share the work through the same
     claims as separate `opal deliver` runs would (rendering is CPU-bound: one per core).
     """
-    from opal.db import init_app_db
-    from opal.query import EngineContext
-    from opal.refresh import live_generation
-
     own_ctx = ctx is None
-    ctx = ctx or EngineContext.build(config, clock=clock)
+    ctx = ctx or Context.build(config, clock=clock)
     result = DeliverResult(dry_run=dry_run)
     try:
-        init_app_db(ctx.app_engine, config.app_db_schema)
+        init_app_db(ctx.app_db, config.app_db_schema)
         now = clock()
         zone = ZoneInfo(config.timezone)
         rows = due_rows(ctx, now, zone, live_generation(config))
         if dry_run:
-            fresh = _new(ctx.app_engine, rows)
-            people = _users(ctx.app_engine)
+            fresh = _new(ctx.app_db, rows)
+            people = _users(ctx.app_db)
             result.due = len(fresh)
             result.planned = [
                 f"{r['report']} {r['format']} -> {people[r['user_id']].username} "
                 f"(fällig {r['due_at']:%Y-%m-%d %H:%M} UTC)" for r in fresh]
             return result
-        result.due = plan(ctx.app_engine, rows)
-        release_dead_claims(ctx.app_engine, now)
+        result.due = plan(ctx.app_db, rows)
+        release_dead_claims(ctx.app_db, now)
         made = _make_all(ctx, config, result, progress) if jobs <= 1 else \
             _make_forked(ctx, config, result, progress, jobs)
         if made and config.smtp_url:
             from opal.delivery.notify import notify
 
-            result.notices, result.notices_failed = notify(config, ctx.app_engine, made,
+            result.notices, result.notices_failed = notify(config, ctx.app_db, made,
                                                            ctx.clock)
     finally:
         if own_ctx:
-            ctx.case_engine.dispose()
-            ctx.app_engine.dispose()
+            ctx.case_db.dispose()
+            ctx.app_db.dispose()
     return result
 
 
-def _make_all(ctx: Any, config: Config, result: DeliverResult,
+def _make_all(ctx: Context, config: Config, result: DeliverResult,
               progress: Callable[[str], None] | None) -> dict[int, list[int]]:
     """Claim and make rows until none is pending; return user id -> finished delivery ids."""
-    claimer = Claimer(ctx.app_engine, ctx.clock)
-    people = _users(ctx.app_engine)
-    by_id = {s.id: s for s in subs.active(ctx.app_engine)}
+    claimer = Claimer(ctx.app_db, ctx.clock)
+    people = _users(ctx.app_db)
+    by_id = {s.id: s for s in subs.active(ctx.app_db)}
     made: dict[int, list[int]] = {}
     last = time.monotonic()
     try:
@@ -420,7 +425,7 @@ def _make_all(ctx: Any, config: Config, result: DeliverResult,
     return made
 
 
-def _make_forked(ctx: Any, config: Config, result: DeliverResult,
+def _make_forked(ctx: Context, config: Config, result: DeliverResult,
                  progress: Callable[[str], None] | None, jobs: int) -> dict[int, list[int]]:
     """Run ``_make_all`` in ``jobs`` forked workers; add up their counts and deliveries."""
     import multiprocessing
@@ -429,8 +434,8 @@ def _make_forked(ctx: Any, config: Config, result: DeliverResult,
     queue = fork.Queue()
 
     def worker() -> None:
-        ctx.app_engine.dispose(close=False)  # never share a parent's socket or file handle
-        ctx.case_engine.dispose(close=False)
+        ctx.app_db.dispose(close=False)  # never share a parent's socket or file handle
+        ctx.case_db.dispose(close=False)
         mine = DeliverResult()
         try:
             made = _make_all(ctx, config, mine, progress)
@@ -457,3 +462,9 @@ def _make_forked(ctx: Any, config: Config, result: DeliverResult,
     if errors:
         raise RuntimeError(f"a delivery worker failed: {errors[0]}")
     return made
+
+
+def _render(made: list[Result], fmt: str, result: Result) -> Rendered:
+    """Render with the registry's renderer, keeping the Result for the delivery's record."""
+    made.append(result)
+    return get_renderer(fmt).render(result)

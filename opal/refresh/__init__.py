@@ -17,7 +17,7 @@ from config import Config
 from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, export_tables
 from opal.clock import Clock, system_clock
 from opal.refresh import load, publish
-from opal.refresh.manifest import parse_exported_at
+from opal.refresh.manifest import parse_exported_at, read_manifest
 from opal.refresh.model import (
     LiveInfo,
     Manifest,
@@ -29,7 +29,7 @@ from opal.refresh.model import (
 )
 from opal.refresh.publish import checkpoint, live_generation
 from opal.refresh.runs import RunLog, refresh_lock
-from opal.refresh.validate import ProblemLog, TableReader, read_manifest
+from opal.refresh.validate import ProblemLog, TableReader
 
 __all__ = ["LiveInfo", "Problem", "RefreshBusy", "RefreshError", "RefreshRejected",
            "RefreshResult", "RollbackResult", "live_generation", "refresh", "rollback"]

@@ -23,12 +23,11 @@ from opal.refresh.manifest import (
     file_sha256,
     forbidden_char,
     parse_date,
-    read_manifest,
     show,
 )
 from opal.refresh.model import ManifestTable, Problem, RefreshRejected
 
-__all__ = ["ProblemLog", "TableReader", "read_manifest", "show"]
+__all__ = ["ProblemLog", "TableReader", "show"]
 
 #: problems listed per file before "... and N more"
 MAX_PER_FILE = 20

@@ -20,6 +20,7 @@ class Rendered:
     filename: str
     mimetype: str
     content: bytes | Callable[[], Iterable[bytes]]
+    rows: int = 0  # the report rows it holds
 
     @property
     def body(self) -> bytes:
@@ -47,7 +48,8 @@ class Format:
                  filename: str | None = None) -> Rendered:
         """Wrap ``content`` under a server-made file name (``Result.file_stem()`` unless the
         format makes its own): no user input reaches it."""
-        return Rendered(filename or f"{result.file_stem()}.{self.name}", self.mimetype, content)
+        return Rendered(filename or f"{result.file_stem()}.{self.name}", self.mimetype, content,
+                        result.row_count)
 
 
 class Renderer(Protocol):

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -14,9 +13,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from opal.labels import labeller, shown_row
 from opal.renderers import cells
 from opal.renderers.base import Format, Rendered
+from opal.resources import resource_dir
 from opal.result import SUPPRESSED, ColumnDef, Result
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = resource_dir("templates")
 #: the report page itself; ``opal run --format html`` writes a standalone document
 FORMAT = Format("html", "HTML", "text/html; charset=utf-8", download=False, streams=False)
 PER_PAGE = 50

@@ -153,7 +153,7 @@ class ReportPage:
 
     @property
     def frame_height(self) -> float:
-        return self.pagesize[1] - self._top_margin() - self._bottom_margin()
+        return float(self.pagesize[1] - self._top_margin() - self._bottom_margin())
 
     def build(self) -> bytes:
         """Lay out the story on numbered pages and return the PDF bytes."""
@@ -171,10 +171,10 @@ class ReportPage:
         return buf.getvalue()
 
     def _top_margin(self) -> float:
-        return 10 * mm + self._header_height + 4 * mm
+        return float(10 * mm + self._header_height + 4 * mm)
 
     def _bottom_margin(self) -> float:
-        return 16 * mm
+        return float(16 * mm)
 
     def _header_flowables(self) -> list[Paragraph]:
         """Return title, unit line and parameters, escaped; measured once, drawn on every page."""

@@ -22,6 +22,8 @@ from opal.renderers.cells import safe_text
 from opal.roles import ROLE_NAMES
 from opal.web.auth import admin_required, client_address
 from opal.web.errors import error_response
+from opal.web.portal import live as portal_live
+from opal.web.portal import offices as live_offices
 from opal.web.portal import portal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -209,7 +211,7 @@ def targets_page() -> Any:
     from opal import targets
 
     p = portal()
-    offices = p.offices()
+    offices = live_offices()
     known = {o for o, _ in offices}
     errors: dict[str, str] = {}
     form: dict[str, str] = {}
@@ -232,7 +234,7 @@ def targets_page() -> Any:
                            f"{values['office'] or 'Kreis'}: {shown}")
             year = values["year"]
     raw_year = str(request.args.get("year", form.get("year", ""))).strip()
-    live = p.live()
+    live = portal_live()
     year = int(raw_year) if raw_year.isdigit() and targets.YEARS[0] <= int(raw_year) <= \
         targets.YEARS[1] else (live.as_of.year if live else p.now().year)
     if request.method == "GET":

@@ -1,10 +1,10 @@
-"""The app factory: frozen config, app DB, checked catalogue, blueprints, errors, headers."""
+"""The app factory (the only one): frozen config, app DB at this release's schema, checked
+catalogue, one ``Context``, blueprints, errors, headers."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -14,23 +14,25 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import Config
 from opal import labels
 from opal.appdb import migrate
+from opal.catalogue import Catalogue, load_and_check
 from opal.clock import Clock, system_clock
+from opal.context import Context
 from opal.db import app_engine
-from opal.web.portal import Portal, portal
-
-ROOT = Path(__file__).resolve().parents[2]
+from opal.localtime import format_local
+from opal.resources import PACKAGE, resource_dir
+from opal.web import admin, auth, delivery, errors, openapi, security, views
+from opal.web.delivery import new_entries
+from opal.web.portal import install, live, portal
 
 
 def build_app(config: Config | None = None, clock: Clock | None = None, *,
-              catalogue: Any = None) -> Flask:
+              catalogue: Catalogue | None = None) -> Flask:
     """Build the portal; refuse to start without a secret, with a broken catalogue or with an
     app database that is not at this release's schema (``SchemaOutdated``: `opal db upgrade`)."""
-    from opal.catalogue import load_and_check
-
     config = config or Config.from_env()
     secret = config.require_secret()
-    app = Flask("opal", template_folder=str(ROOT / "templates"),
-                static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
+    app = Flask("opal", template_folder=str(resource_dir("templates")),
+                static_folder=str(PACKAGE / "web" / "static"), static_url_path="/static")
     app.config.update(SECRET_KEY=secret, SESSION_COOKIE_SECURE=config.session_cookie_secure,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False,
@@ -46,8 +48,8 @@ def build_app(config: Config | None = None, clock: Clock | None = None, *,
     except BaseException:
         app_db.dispose()
         raise
-    app.extensions["opal"] = Portal(config, clock or system_clock, app_db, catalogue,
-                                    _engine_context(config, app_db, catalogue, clock))
+    install(app, Context.build(config, catalogue=catalogue, clock=clock or system_clock,
+                               app_db=app_db))
     if config.trusted_proxies:
         # behind a TLS proxy the client address (login throttle, audit) comes from the
         # X-Forwarded-For entries of exactly that many proxies; never from a client's header
@@ -58,17 +60,7 @@ def build_app(config: Config | None = None, clock: Clock | None = None, *,
     return app
 
 
-def _engine_context(config: Config, app_db: Any, catalogue: Any, clock: Clock | None) -> Any:
-    """Build the engine's context (case DB read-only, app DB for the audit, catalogue)."""
-    from opal.db import case_engine
-    from opal.query import EngineContext
-
-    return EngineContext(config, case_engine(config), app_db, catalogue, clock or system_clock)
-
-
 def _register(app: Flask) -> None:
-    from opal.web import admin, auth, delivery, errors, openapi, security, views
-
     security.init_app(app)
     auth.init_app(app)
     app.register_blueprint(views.bp)
@@ -84,8 +76,6 @@ def _register(app: Flask) -> None:
 
 def _localtime(moment: Any, seconds: bool = False) -> str:
     """A stored UTC moment (aware, or naive from the app DB) in the portal's time zone."""
-    from opal.localtime import format_local
-
     if moment is None or moment == "":
         return ""
     if isinstance(moment, str):
@@ -104,15 +94,12 @@ def _isodate(value: Any) -> str:
         return str(value)
 
 
-def _template_globals() -> dict[str, Any]:
+def _template_globals() -> dict[str, object]:
     """Give every template the data date, the banner level, the user and the CSRF token."""
-    from opal.web.delivery import new_entries
-    from opal.web.security import csrf_token
-
     try:
         user = current_user if current_user.is_authenticated else None
     except Exception:  # the app DB is down: render the page (an error page) without a user
         user = None
-    return {"live": portal().live(), "csrf_token": csrf_token, "user": user,
+    return {"live": live(), "csrf_token": security.csrf_token, "user": user,
             "role_label": labels.label("role", getattr(user, "role", None) or None),
             "config": portal().config, "inbox_new": new_entries}

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
-from flask import Blueprint, Flask, Request, Response, abort, g, redirect, render_template, request
+from flask import Blueprint, Flask, Request, abort, g, redirect, render_template, request
 from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import delete, insert, select, update
 
+from opal.access import Actor
 from opal.appdb.schema import user_sessions, users
+from opal.audit import record
 from opal.params import clean_for_log
+from opal.pipeline import linked
 from opal.renderers import DOWNLOADS
 from opal.roles import role_of
 from opal.signin import sign_in
-from opal.users import get_user
+from opal.users import User, get_user
+from opal.web.cookies import cookie_names
 from opal.web.portal import portal
 from opal.web.security import (
     new_token,
@@ -53,10 +57,8 @@ class PortalUser(UserMixin):
     def get_id(self) -> str:
         return str(self.user_id)
 
-    def actor(self) -> Any:
+    def actor(self) -> Actor:
         """Return the engine's Actor for this user."""
-        from opal.access import Actor
-
         return Actor(username=self.username, role=self.role, staff_id=self.staff_id,
                      team_id=self.team_id, office_id=self.office_id)
 
@@ -69,12 +71,6 @@ def init_app(app: Flask) -> None:
     manager.unauthorized_handler(_unauthorized)
     manager.init_app(app)
     app.register_blueprint(bp)
-
-
-def cookie_names() -> tuple[str, str]:
-    """Return the session and anonymous-CSRF cookie names (``__Host-`` when Secure)."""
-    prefix = "__Host-" if portal().config.session_cookie_secure else ""
-    return prefix + "opal_session", prefix + "opal_csrf"
 
 
 def _load_user(req: Request) -> PortalUser | None:
@@ -138,39 +134,6 @@ def admin_required(view: F) -> F:
     return cast(F, wrapped)
 
 
-def csrf_binding(*, create: bool) -> str | None:
-    """Return what the CSRF token is bound to: the session token, else an anonymous nonce."""
-    if current_user.is_authenticated and g.get("opal_session_token"):
-        return "s:" + str(g.opal_session_token)
-    nonce = g.get("opal_new_nonce") or request.cookies.get(cookie_names()[1])
-    if not nonce and create:
-        nonce = g.opal_new_nonce = secrets.token_urlsafe(24)
-    return "a:" + nonce if nonce else None
-
-
-def finish_cookies(response: Response) -> None:
-    """Set or clear the cookies this request decided on (HttpOnly, SameSite=Lax, Secure)."""
-    if "opal" not in _extensions():
-        return
-    secure = portal().config.session_cookie_secure
-    session_name, csrf_name = cookie_names()
-    options: Mapping[str, Any] = {"path": "/", "secure": secure, "httponly": True,
-                                  "samesite": "Lax"}
-    if g.get("opal_new_session"):
-        response.set_cookie(session_name, g.opal_new_session, **options)
-        response.delete_cookie(csrf_name, **options)
-    elif g.get("opal_clear_session"):
-        response.delete_cookie(session_name, **options)
-    if g.get("opal_new_nonce") and not g.get("opal_new_session"):
-        response.set_cookie(csrf_name, g.opal_new_nonce, **options)
-
-
-def _extensions() -> Mapping[str, Any]:
-    from flask import current_app
-
-    return current_app.extensions
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Show the form; on POST check throttle, password and account, then start a session."""
@@ -203,7 +166,7 @@ def logout() -> Any:
     return redirect("/login?abgemeldet=1")
 
 
-def _authenticate(username: str, password: str) -> tuple[Any, int, str | None]:
+def _authenticate(username: str, password: str) -> tuple[User | None, int, str | None]:
     """Return (user, 200, None) or (None, 401/403/429/503, message or None for the generic one).
 
     Local accounts and the directory are ``opal.signin``'s; unknown names cost the same work.
@@ -216,7 +179,8 @@ def _authenticate(username: str, password: str) -> tuple[Any, int, str | None]:
     if attempt is None:
         _audit_throttled(username)
         return None, 429, None
-    result = sign_in(p.config, p.app_db, username, password, linked=p.linked, clock=p.clock)
+    result = sign_in(p.config, p.app_db, username, password, linked=partial(linked, p),
+                     clock=p.clock)
     if not result.failure:  # signed in, or refused for a reason that is no wrong password
         release_login_check(p.app_db, attempt)
     if result.user is not None:
@@ -233,7 +197,7 @@ def _audit_throttled(username: str) -> None:
                 "denied", f"zu viele Fehlversuche (Name: {username or '-'})")
 
 
-def _start_session(user: Any) -> None:
+def _start_session(user: User) -> None:
     """Issue a fresh session id (never reuse one from before the login) and audit it."""
     p = portal()
     now, token = p.now_naive(), new_token()
@@ -251,8 +215,6 @@ def _start_session(user: Any) -> None:
 def audit_event(username: str | None, role: str | None, action: str, outcome: str,
                 message: str | None = None) -> None:
     """Append a login/logout event to the audit log (never a password)."""
-    from opal.audit import record
-
     p = portal()
     record(p.app_db, clock=p.clock, username=username, role=role, action=action,
            outcome=outcome, message=message, client=client_address())
@@ -273,6 +235,4 @@ def safe_next(value: str | None) -> str:
 
 
 def _quote(path: str) -> str:
-    from urllib.parse import quote
-
     return quote(path, safe="/")

@@ -13,12 +13,14 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, send_file
 from flask_login import current_user, login_required
 
+from opal.access import can_run
 from opal.audit import record
 from opal.delivery import inbox, subscriptions
 from opal.delivery.schedule import WEEKDAYS
 from opal.errors import AccessDenied, ParameterError, RateLimited, ReportNotFound
 from opal.renderers import get_format
 from opal.web.auth import admin_required, client_address
+from opal.web.portal import live as portal_live
 from opal.web.portal import portal
 from opal.web.security import download_allowed
 
@@ -32,7 +34,7 @@ TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
 
 
 def _as_of() -> Any:
-    live = portal().live()
+    live = portal_live()
     return live.as_of if live else portal().now().date()
 
 
@@ -64,7 +66,7 @@ def inbox_page() -> Any:
     found = inbox.entries(p.app_db, current_user.user_id, report=report, limit=inbox.PAGE + 1,
                           offset=(page - 1) * inbox.PAGE)
     more, found = len(found) > inbox.PAGE, found[:inbox.PAGE]
-    titles = {d.code: d.title for d in p.definitions()}
+    titles = {d.code: d.title for d in p.catalogue}
     keep = {"report": report} if report else {}
     html = render_template("inbox.html", entries=found, titles=titles, report=report,
                            local=_local_time(p.config.timezone), size=_size, page=page,
@@ -88,8 +90,8 @@ def inbox_file(delivery_id: int) -> Any:
                else "unbekannter Postfacheintrag")
         _audit("inbox", "denied", f"{why} {delivery_id}")
         abort(404)
-    definition = p.definition(stored.report)
-    if definition is None or not p.can_run(current_user.actor(), definition):
+    definition = p.catalogue.get(stored.report)
+    if definition is None or not can_run(current_user.actor(), definition):
         _audit("inbox", "denied", f"Postfacheintrag {delivery_id}: Rolle nicht mehr berechtigt",
                stored.report)
         abort(404)
@@ -117,7 +119,7 @@ def _staff_team(staff_id: str | None) -> str | None:
     if not staff_id:
         return None
     try:
-        with portal().engine_ctx.case_engine.connect() as conn:
+        with portal().case_db.connect() as conn:
             found = conn.execute(text("SELECT team_id FROM staff WHERE staff_id = :s"),
                                  {"s": staff_id}).scalar()
     except Exception:  # no live generation: the page still lists the user's own
@@ -129,7 +131,7 @@ def _subscriptions_page(errors: dict[str, str], status: int) -> Any:
     p = portal()
     mine = subscriptions.for_user(p.app_db, current_user.user_id, current_user.role,
                                   current_user.team_id or _staff_team(current_user.staff_id))
-    titles = {d.code: d.title for d in p.definitions()}
+    titles = {d.code: d.title for d in p.catalogue}
     return render_template("subscriptions.html", subs=mine, titles=titles, errors=errors,
                            user_id=current_user.user_id), status
 
@@ -196,7 +198,7 @@ def admin_subscriptions() -> Any:
            action="admin", outcome="ok", message="Standard-Abonnements angesehen",
            client=client_address())
     return render_template("admin/subscriptions.html", subs=subscriptions.standard(p.app_db),
-                           definitions=p.definitions(), roles=subscriptions.AUDIENCE_ROLES,
+                           definitions=list(p.catalogue), roles=subscriptions.AUDIENCE_ROLES,
                            formats=subscriptions.FORMAT_LABELS, weekdays=WEEKDAYS,
                            errors=errors, form=request.form), status
 

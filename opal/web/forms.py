@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
+from opal.catalogue import ParamDef, ReportDefinition
 from opal.labels import PARAM_DOMAINS, choices
 from opal.params import default_value
 
@@ -26,7 +26,7 @@ class Field:
     optional: bool = False
 
 
-def _shown_default(param: Any, as_of: date | None) -> str:
+def _shown_default(param: ParamDef, as_of: date | None) -> str:
     """Return the default as the input shows it ('' when there is none)."""
     if as_of is None:
         return "" if not isinstance(param.default, int) or param.type == "bool" else \
@@ -40,8 +40,9 @@ def _shown_default(param: Any, as_of: date | None) -> str:
     return str(shown)
 
 
-def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, str],
-                 as_of: date | None, staff: Mapping[str, str] | None = None,
+def build_fields(definition: ReportDefinition, args: Mapping[str, str],
+                 errors: Mapping[str, str], as_of: date | None,
+                 staff: Mapping[str, str] | None = None,
                  offices: list[tuple[str, str]] | None = None) -> list[Field]:
     """Return the form fields with the values given (or the defaults) and their errors;
     ``staff`` (id -> display name) are the case managers a ``staff`` field offers, an
@@ -72,7 +73,7 @@ def build_fields(definition: Any, args: Mapping[str, str], errors: Mapping[str, 
     return fields
 
 
-def other_errors(definition: Any, errors: Mapping[str, str]) -> dict[str, str]:
+def other_errors(definition: ReportDefinition, errors: Mapping[str, str]) -> dict[str, str]:
     """Return the errors that belong to no form field (unknown or reserved arguments)."""
     names = {p.name for p in definition.params}
     return {k: v for k, v in errors.items() if k not in names}

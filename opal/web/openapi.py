@@ -15,7 +15,10 @@ from flask import Blueprint, Response, abort, current_app, jsonify
 from flask_login import current_user
 
 import opal
+from opal.catalogue import Catalogue, ParamDef, ReportDefinition
 from opal.params import ALIGN_PATTERNS, DATE_PATTERN, MONTH_PATTERN
+from opal.web.cookies import cookie_names
+from opal.web.portal import portal
 
 bp = Blueprint("openapi", __name__)
 
@@ -45,7 +48,7 @@ ERROR_STATUSES = {
 EMPTY: dict[str, Any] = {"type": "string", "maxLength": 0}
 
 
-def value_schema(param: Any) -> dict[str, Any]:
+def value_schema(param: ParamDef) -> dict[str, Any]:
     """The JSON Schema of a non-empty value of one declared parameter: the patterns, ranges and
     choices ``opal.params`` validates with (what depends on the data, such as "not after the
     data date", is in the description and a 400)."""
@@ -78,11 +81,12 @@ def param_schema(param: Any) -> dict[str, Any]:
     return {"anyOf": [schema, EMPTY]}
 
 
-def range_parameter(definition: Any) -> dict[str, Any]:
+def range_parameter(definition: ReportDefinition) -> dict[str, Any]:
     """The two dates of a ``[date_range]`` as one exploded object parameter (each stays its own
     query argument), so that "both or neither" is part of the schema: both given, or each
     absent or empty (empty = the default). The span limit is a 400 the schema cannot state."""
     rng = definition.date_range
+    assert rng is not None  # asked only for a report that declares one
     pair = {p.name: p for p in definition.params if p.name in (rng.from_param, rng.to_param)}
     names = [rng.from_param, rng.to_param]
     return {
@@ -103,7 +107,7 @@ def range_parameter(definition: Any) -> dict[str, Any]:
     }
 
 
-def _param_description(param: Any) -> str:
+def _param_description(param: ParamDef) -> str:
     text = param.label
     if param.default is not None:
         text += f" (Vorgabe: {param.default})"
@@ -120,10 +124,10 @@ def _param_description(param: Any) -> str:
     if param.type == "code" and param.labels:
         pairs = zip(param.choices, param.labels, strict=False)
         text += "; " + ", ".join(f"{c} = {label}" for c, label in pairs)
-    return text
+    return str(text)
 
 
-def _param_value_schema(param: Any) -> dict[str, Any]:
+def _param_value_schema(param: ParamDef) -> dict[str, Any]:
     """The schema of a parameter as echoed in the output's ``params``."""
     if param.type == "int":
         schema: dict[str, Any] = {"type": "integer"}
@@ -142,7 +146,7 @@ def _param_value_schema(param: Any) -> dict[str, Any]:
     return schema
 
 
-def parameters(definition: Any) -> list[dict[str, Any]]:
+def parameters(definition: ReportDefinition) -> list[dict[str, Any]]:
     """The query parameters of one report's JSON download (declared ones, sort, desc)."""
     out: list[dict[str, Any]] = []
     rng = definition.date_range
@@ -164,7 +168,7 @@ def parameters(definition: Any) -> list[dict[str, Any]]:
     return out
 
 
-def result_schema(definition: Any) -> dict[str, Any]:
+def result_schema(definition: ReportDefinition) -> dict[str, Any]:
     """The JSON Schema of a 200 body (interface.md's JSON output) for one report."""
     visible = definition.visible_columns
     keys = [c.key for c in visible]
@@ -213,7 +217,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-def operation(definition: Any) -> dict[str, Any]:
+def operation(definition: ReportDefinition) -> dict[str, Any]:
     """The OpenAPI operation of ``GET /reports/<CODE>.json``."""
     responses: dict[str, Any] = {
         "200": {
@@ -240,7 +244,7 @@ def operation(definition: Any) -> dict[str, Any]:
     }
 
 
-def build_spec(catalogue: Any, cookie_name: str = "__Host-opal_session") -> dict[str, Any]:
+def build_spec(catalogue: Catalogue, cookie_name: str = "__Host-opal_session") -> dict[str, Any]:
     """The whole OpenAPI document for ``catalogue`` (deterministic: sorted by report code)."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -276,9 +280,6 @@ def openapi_json() -> Any:
     """Serve the description to logged-in users; anonymous requests get the JSON 401."""
     if not current_user.is_authenticated:
         abort(401)
-    from opal.web.auth import cookie_names
-    from opal.web.portal import portal
-
     cache = current_app.extensions.setdefault("opal_openapi", {})
     name = cookie_names()[0]
     if name not in cache:

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, request
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from opal.appdb.schema import downloads, login_failures
+from opal.web.cookies import csrf_binding, finish_cookies
+from opal.web.portal import portal
 
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -73,8 +75,6 @@ def _add_headers(response: Response) -> Response:
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     response.headers.pop("Server", None)
-    from opal.web.auth import finish_cookies
-
     finish_cookies(response)
     return response
 
@@ -86,9 +86,6 @@ def csrf_for(secret: str, binding: str) -> str:
 
 def csrf_token() -> str:
     """Return this request's CSRF token, creating an anonymous nonce when needed."""
-    from opal.web.auth import csrf_binding
-    from opal.web.portal import portal
-
     return csrf_for(portal().config.require_secret(), csrf_binding(create=True) or "")
 
 
@@ -96,9 +93,6 @@ def _check_csrf() -> None:
     """Reject a POST whose csrf_token is missing or wrong with 400."""
     if request.method != "POST" or request.routing_exception is not None:
         return  # GET/HEAD change nothing; an unrouted POST gets its 404/405
-    from opal.web.auth import csrf_binding
-    from opal.web.portal import portal
-
     binding = csrf_binding(create=False)
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     if not binding:
@@ -106,7 +100,6 @@ def _check_csrf() -> None:
     expected = csrf_for(portal().config.require_secret(), binding)
     if not hmac.compare_digest(sent.encode(), expected.encode()):
         abort(400, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.")
-    g.csrf_ok = True
 
 
 def new_token() -> str:

@@ -1,29 +1,48 @@
-"""Catalogue, report page and downloads: parse, check access, run, audit, render via the engine."""
+"""Catalogue, report page and downloads: thin views over ``opal.pipeline`` (parse, access, run,
+suppress, render, audit happen there, for every caller alike)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from flask_login import current_user, login_required
 
-from opal.errors import ParameterError, RateLimited, ReportNotFound
+from opal.access import can_run
+from opal.catalogue import ReportDefinition
+from opal.delivery import inbox
+from opal.delivery.schedule import WEEKDAYS
+from opal.delivery.subscriptions import FORMAT_LABELS
+from opal.errors import ParameterError, RateLimited
 from opal.params import BAD_STAFF
-from opal.renderers import DOWNLOADS, Rendered, get_format, get_renderer
+from opal.pipeline import RunRequest, admit, linked, run, run_file
+from opal.renderers import DOWNLOADS, Rendered
 from opal.renderers.cells import format_param
 from opal.renderers.html import PER_PAGE, build_table
+from opal.result import Result
 from opal.roles import as_seen_by
 from opal.web.auth import client_address
 from opal.web.forms import build_fields, other_errors
-from opal.web.portal import portal, round_hours
+from opal.web.portal import case_manager_choices, live, offices, portal, round_hours
 from opal.web.security import download_allowed
 
 bp = Blueprint("views", __name__)
 TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
             "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.")
+#: a page: the HTML and its status
+Page = tuple[str, int]
 
 
 @bp.get("/")
@@ -35,23 +54,23 @@ def index() -> Any:
 @login_required
 def catalogue() -> Any:
     """List the reports this user may run, grouped as the definitions say."""
-    p, actor = portal(), current_user.actor()
-    groups: dict[str, list[Any]] = {}
-    linked = p.linked(actor)
+    ctx, actor = portal(), current_user.actor()
+    groups: dict[str, list[ReportDefinition]] = {}
+    is_linked = linked(ctx, actor)
     for_whom = None
     if "case_manager" in request.args:  # the lists of one case manager (R01's drill-through)
         staff_id = request.args.get("case_manager", "")
-        choices = p.case_manager_choices(actor) if linked else {}
+        choices = case_manager_choices(actor) if is_linked else {}
         if staff_id not in choices:
             raise ParameterError({"case_manager": BAD_STAFF})
         for_whom = (staff_id, choices[staff_id])
-    for definition in p.definitions():
-        if not (linked and p.can_run(actor, definition)):
+    for definition in ctx.catalogue:
+        if not (is_linked and can_run(actor, definition)):
             continue
         if for_whom is not None and not any(q.type == "staff" for q in definition.params):
             continue
         groups.setdefault(definition.group, []).append(definition)
-    return render_template("catalogue.html", groups=groups, linked=linked, for_whom=for_whom,
+    return render_template("catalogue.html", groups=groups, linked=is_linked, for_whom=for_whom,
                            query=urlencode({"case_manager": for_whom[0]}) if for_whom else "")
 
 
@@ -62,28 +81,29 @@ def report(name: str) -> Any:
     if dot:
         return download(code, fmt)
     if not current_user.is_authenticated:
-        return _login_manager().unauthorized()
-    p, actor = portal(), current_user.actor()
-    definition = p.definition(code)
-    if definition is None:
-        p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 404, audited
-        raise ReportNotFound()
-    definition = as_seen_by(actor.role, definition)  # the form offers what the role may ask
-    args = query_args()
-    if not args and definition.params and not runs_on_opening(definition):
-        # the bare form runs nothing: ask access here so an unlinked user gets no form either
-        if not (p.can_run(actor, definition) and p.linked(actor)):
-            p.run(code, actor, {}, "html", client=client_address(), paged=True)  # 403, audited
-            abort(403)
-        return _page(definition, args, {}, None, 200)
-    try:  # the engine decides access (role, linkage) on the connection it reads from
-        result = p.run(code, actor, args, "html", client=client_address(), paged=True)
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    ctx, args, actor = portal(), query_args(), current_user.actor()
+    req = RunRequest(code, actor, args, "html", client_address(), paged=True)
+    found = ctx.catalogue.get(code)
+    # the form offers what the role may ask (withheld choices, fixed parameters gone)
+    definition = as_seen_by(actor.role, found) if found is not None else None
+    if definition is not None and not args and definition.params \
+            and not runs_on_opening(definition):
+        # the bare form runs nothing, but an unlinked user gets no form either (audited)
+        return _page(as_seen_by(actor.role, admit(ctx, req)), args, {}, None, 200)
+    try:
+        return run(ctx, req, lambda result: _page(_known(definition), args, {}, result, 200))
     except ParameterError as exc:
-        return _page(definition, args, exc.errors, None, 400)
-    return _page(definition, args, {}, result, 200)
+        return _page(_known(definition), args, exc.errors, None, 400)
 
 
-def runs_on_opening(definition: Any) -> bool:
+def _known(definition: ReportDefinition | None) -> ReportDefinition:
+    """The definition of a report the pipeline has found (it raised 404 otherwise)."""
+    assert definition is not None
+    return definition
+
+
+def runs_on_opening(definition: ReportDefinition) -> bool:
     """A report whose parameters all have defaults (or may stay empty) shows its list at once."""
     return all(p.default is not None or p.optional for p in definition.params)
 
@@ -94,17 +114,15 @@ def query_args() -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
 
 
-def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result: Any,
-          status: int) -> Any:
+def _page(definition: ReportDefinition, args: dict[str, Any], errors: dict[str, str],
+          result: Result | None, status: int) -> Page:
     """Render the report page: form (with errors), and the table when there is a result."""
     args = {k: v if isinstance(v, str) else ", ".join(v) for k, v in args.items()}
-    live = portal().live()
-    staff = (portal().case_manager_choices(current_user.actor())
+    data = live()
+    staff = (case_manager_choices(current_user.actor())
              if any(p.type == "staff" for p in definition.params) else None)
-    offices = (portal().offices() if any(p.type == "office" for p in definition.params)
-               else None)
-    fields = build_fields(definition, args, errors, live.as_of if live else None, staff,
-                          offices)
+    found = (offices() if any(p.type == "office" for p in definition.params) else None)
+    fields = build_fields(definition, args, errors, data.as_of if data else None, staff, found)
     table = downloads = None
     if result is not None:
         page = int(result.extra.get("page") or 1)
@@ -124,13 +142,10 @@ def _page(definition: Any, args: dict[str, Any], errors: dict[str, str], result:
     return html, status
 
 
-def _delivery_parts(definition: Any, args: dict[str, str], result: Any) -> dict[str, Any]:
+def _delivery_parts(definition: ReportDefinition, args: dict[str, str],
+                    result: Result | None) -> dict[str, Any]:
     """The "Abonnieren" form (the page's current parameters, once they ran) and the link to
     "frühere Ausgaben" of the user's own deliveries of this report."""
-    from opal.delivery import inbox
-    from opal.delivery.schedule import WEEKDAYS
-    from opal.delivery.subscriptions import FORMAT_LABELS
-
     formats = {f: label for f, label in FORMAT_LABELS.items() if f in definition.formats}
     keep = {k: v for k, v in args.items() if k != "page"}
     return {"subscribe": bool(result is not None and formats), "sub_params": keep,
@@ -138,13 +153,13 @@ def _delivery_parts(definition: Any, args: dict[str, str], result: Any) -> dict[
             "history": inbox.has_any(portal().app_db, current_user.user_id, definition.code)}
 
 
-def _drill_through(result: Any) -> Any:
+def _drill_through(result: Result) -> Callable[[dict[str, Any]], dict[str, str]] | None:
     """R01's case manager cells open the lists for that case manager (reports.md,
     drill-through), only where access offers that case manager to the viewer."""
     keys = {c.key for c in result.columns}
     if result.code != "R01" or not {"staff_id", "case_manager"} <= keys:
         return None
-    offered = portal().case_manager_choices(current_user.actor())
+    offered = case_manager_choices(current_user.actor())
 
     def links(row: dict[str, Any]) -> dict[str, str]:
         staff_id = row.get("staff_id")
@@ -154,7 +169,8 @@ def _drill_through(result: Any) -> Any:
     return links
 
 
-def _params_as_run(definition: Any, result: Any) -> list[tuple[str, str]]:
+def _params_as_run(definition: ReportDefinition, result: Result | None
+                   ) -> list[tuple[str, str]]:
     """Return (label, shown value) per parameter; code values by their German label."""
     return [(value.label, format_param(value)) for value in
             (result.params if result is not None else ())]
@@ -172,23 +188,22 @@ def download(code: str, fmt: str) -> Any:
     """Send all rows as a file named by the server; 401 anonymous, 429 over the limit."""
     if not current_user.is_authenticated:
         abort(401)
-    p = portal()
-    found = get_format(fmt)
-    if found is None or not found.download:
-        abort(404)
-    if p.definition(code) is None:
-        raise ReportNotFound()
-    with p.app_db.begin() as conn:
-        allowed = download_allowed(conn, current_user.username, p.now_naive(),
-                                   p.config.downloads_per_minute)
-    if not allowed:
-        raise RateLimited(TOO_MANY)
     args = {k: v for k, v in query_args().items() if k != "page"}
-    result = p.run(code, current_user.actor(), args, fmt, client=client_address(), paged=False)
-    rendered = get_renderer(fmt).render(result)
+    req = RunRequest(code, current_user.actor(), args, fmt, client_address(), download=True)
+    rendered = run_file(portal(), req, gate=_count_download)
     response = Response(_body(rendered), content_type=rendered.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
     return response
+
+
+def _count_download() -> None:
+    """Count this download; over the per-minute limit it is refused (429, audited)."""
+    ctx = portal()
+    with ctx.app_db.begin() as conn:
+        allowed = download_allowed(conn, current_user.username, ctx.now_naive(),
+                                   ctx.config.downloads_per_minute)
+    if not allowed:
+        raise RateLimited(TOO_MANY)
 
 
 def _body(rendered: Rendered) -> bytes | Iterator[bytes]:
@@ -203,18 +218,12 @@ def _body(rendered: Rendered) -> bytes | Iterator[bytes]:
 @bp.get("/healthz")
 def healthz() -> Any:
     """Tell monitoring how old the live data is: 503 when stale past the error threshold."""
-    live = portal().live()
-    if live is None:
+    data = live()
+    if data is None:
         empty = {"status": "no_data", "as_of": None, "published_at": None, "age_hours": None}
         return jsonify(empty), 503
-    status = {"ok": "ok", "warn": "stale_warning", "error": "stale"}[live.level]
-    published = live.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") if live.published_at else None
-    body: dict[str, Any] = {"status": status, "as_of": live.as_of.isoformat(),
-                            "published_at": published, "age_hours": round_hours(live.age_hours)}
-    return jsonify(body), 503 if live.level == "error" else 200
-
-
-def _login_manager() -> Any:
-    from flask import current_app
-
-    return current_app.login_manager  # type: ignore[attr-defined]
+    status = {"ok": "ok", "warn": "stale_warning", "error": "stale"}[data.level]
+    published = data.published_at.strftime("%Y-%m-%dT%H:%M:%SZ") if data.published_at else None
+    body: dict[str, Any] = {"status": status, "as_of": data.as_of.isoformat(),
+                            "published_at": published, "age_hours": round_hours(data.age_hours)}
+    return jsonify(body), 503 if data.level == "error" else 200

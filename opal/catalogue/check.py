@@ -1,15 +1,19 @@
-"""The catalogue's consistency rules, and a dry run of every report on an empty generation."""
+"""The catalogue check (``opal check``, the portal's start): every definition rule, then a dry run
+of every report on an empty generation; ``load_and_check`` is the gate."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, insert, text
 from sqlalchemy.pool import StaticPool
 
 from opal import dates
-from opal.catalogue import _CODE, _NAME, KINDS, ORIENTATIONS, Catalogue
-from opal.catalogue import ReportDefinition as Defn
+from opal.casedb.schema import d_meta, d_month, metadata
+from opal.catalogue.load import load_catalogue, placeholders
+from opal.catalogue.model import CODE, KINDS, NAME, ORIENTATIONS, Catalogue, CatalogueError
+from opal.catalogue.model import ReportDefinition as Defn
 from opal.compute import ComputeError, parse
 from opal.disclosure import CELL_KINDS, CONTROLLED_ROLES, kind_of
 from opal.disclosure import KINDS as DISCLOSURE_KINDS
@@ -27,7 +31,7 @@ LIST_LEAD = ("customer_no", "name", "case_manager")
 def check_definition(d: Defn) -> list[str]:
     """Every static fault of one definition, each prefixed with its code."""
     out: list[str] = []
-    if not _CODE.fullmatch(d.code):
+    if not CODE.fullmatch(d.code):
         out.append(f"code {d.code!r} is not Rnn")
     if not d.title:
         out.append("title is empty")
@@ -63,7 +67,7 @@ def _check_params(d: Defn) -> list[str]:
     seen: set[str] = set()
     for p in d.params:
         where = f"parameter {p.name!r}"
-        if not _NAME.fullmatch(p.name) or p.name in CONTROL_ARGS or p.name == "format":
+        if not NAME.fullmatch(p.name) or p.name in CONTROL_ARGS or p.name == "format":
             out.append(f"{where}: invalid or reserved name")
         if p.name in seen:
             out.append(f"{where}: declared twice")
@@ -130,7 +134,7 @@ def _check_columns(d: Defn) -> list[str]:
     earlier: set[str] = set()
     for c in d.columns:
         where = f"column {c.key!r}"
-        if not _NAME.fullmatch(c.key):
+        if not NAME.fullmatch(c.key):
             out.append(f"{where}: invalid key")
         if c.type not in COLUMN_TYPES:
             out.append(f"{where}: type {c.type!r} is not one of {', '.join(COLUMN_TYPES)}")
@@ -222,8 +226,6 @@ def _check_disclosure(d: Defn) -> list[str]:
 
 
 def _check_placeholders(d: Defn) -> list[str]:
-    from opal.catalogue import placeholders
-
     if not d.sql_source.strip():
         return ["SQL is empty"]
     used = placeholders(d.sql_source)
@@ -238,8 +240,6 @@ def run_on_empty(catalogue: Catalogue, skip: set[str] | frozenset[str] = frozens
                  ) -> list[str]:
     """Run every report (but ``skip``, already faulty) with its defaults on an empty
     generation; name each one that fails."""
-    from opal.casedb.schema import d_meta, d_month, metadata
-
     engine = create_engine("sqlite://", poolclass=StaticPool)
     out: list[str] = []
     with engine.connect() as conn:
@@ -288,3 +288,25 @@ def _dry_run(conn: Connection, d: Defn) -> list[str]:
             out.append(f"SQL does not return column(s) {', '.join(missing)}")
             break
     return out
+
+
+def check_catalogue(catalogue: Catalogue) -> list[str]:
+    """Return every fault of ``catalogue`` (load faults, definitions, SQL on an empty DB)."""
+    problems = list(catalogue.problems)
+    faulty: set[str] = set()
+    for defn in catalogue:
+        found = check_definition(defn)
+        if found:
+            faulty.add(defn.code)
+        problems.extend(found)
+    problems.extend(run_on_empty(catalogue, skip=faulty))
+    return problems
+
+
+def load_and_check(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:
+    """Load the catalogue and raise CatalogueError listing every fault; the portal's gate."""
+    catalogue = load_catalogue(reports_dir, sql_dir)
+    problems = check_catalogue(catalogue)
+    if problems:
+        raise CatalogueError(problems)
+    return catalogue

@@ -1,23 +1,18 @@
-"""The report catalogue: ``reports/*.toml`` + ``sql/*.sql`` as frozen definitions, and the
-start-up check that refuses a catalogue with any fault (``opal check``, ``create_app``)."""
+"""Load ``reports/*.toml`` + ``sql/*.sql`` into a ``Catalogue``; faults met are collected, never
+raised (the check reports them all at once)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import opal
+from opal.catalogue.model import Catalogue, DateRange, ParamDef, ReportDefinition
 from opal.disclosure import Disclosure, SumRelation
-from opal.result import COLUMN_TYPES, ColumnDef
+from opal.resources import resource_dir
+from opal.result import ColumnDef
 
-KINDS = ("list", "aggregate")
-ORIENTATIONS = ("portrait", "landscape")
-_CODE = re.compile(r"^R[0-9]{2}$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _REPORT_KEYS = {"code", "title", "group", "roles", "formats", "kind", "orientation", "sql",
                 "sort", "help", "params", "columns", "date_range", "disclosure", "collate",
                 "notes_from", "targets"}
@@ -30,101 +25,9 @@ _DISCLOSURE_KEYS = {"gesamt", "sums"}
 _SUM_KEYS = {"total", "parts", "derived"}
 
 
-class CatalogueError(RuntimeError):
-    """The catalogue has faults; ``problems`` lists every one."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("Report catalogue has faults:\n" + "\n".join(self.problems))
-
-
-@dataclass(frozen=True)
-class ParamDef:
-    """One declared report parameter."""
-
-    name: str
-    type: str
-    label: str
-    min: int | None = None
-    max: int | None = None
-    default: Any = None  # int, code, bool, "as_of"/"quarter_start"/"quarter_end", "latest"
-    choices: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()  # optional labels of the choices, same order
-    optional: bool = False
-    max_date: str | None = None  # date: "as_of" forbids dates after the data date
-    align: str | None = None  # date: "month_start" / "month_end" (whole-month windows)
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """The cross-field rule of a from/to date pair."""
-
-    from_param: str
-    to_param: str
-    max_days: int
-
-
-@dataclass(frozen=True)
-class ReportDefinition:
-    """One report: what it shows, who may run it, its parameters, columns and SQL."""
-
-    code: str
-    title: str
-    group: str
-    roles: tuple[str, ...]
-    formats: tuple[str, ...]
-    kind: str
-    orientation: str
-    sql: str  # the executable SQL (comments removed, literal colons escaped for text())
-    sql_source: str  # the file as written
-    sql_file: str
-    sort: tuple[str, ...]
-    help: str
-    params: tuple[ParamDef, ...]
-    columns: tuple[ColumnDef, ...]
-    date_range: DateRange | None = None
-    disclosure: Disclosure = field(default_factory=Disclosure)
-    #: the text column of the specified row order: the engine orders it the German way
-    collate: str | None = None
-    #: a hidden text column whose distinct non-empty values are the run's notes (R17: money
-    #: missing in a format-1 export)
-    notes_from: str | None = None
-    #: R17: fill the ``target`` column from the admin's targets (opal.targets) by ``figure``,
-    #: for the year of the ``month`` parameter and the ``office`` parameter
-    targets: bool = False
-
-    @property
-    def visible_columns(self) -> tuple[ColumnDef, ...]:
-        return tuple(c for c in self.columns if not c.hidden)
-
-    def param(self, name: str) -> ParamDef:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
-
-@dataclass
-class Catalogue:
-    """All loaded definitions by code, plus the problems met while loading them."""
-
-    reports: dict[str, ReportDefinition] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-
-    def get(self, code: str) -> ReportDefinition | None:
-        return self.reports.get(code)
-
-    def __iter__(self) -> Iterator[ReportDefinition]:
-        return iter(self.reports[c] for c in sorted(self.reports))
-
-    def __len__(self) -> int:
-        return len(self.reports)
-
-
 def default_dirs() -> tuple[Path, Path]:
-    """The repository's top-level ``reports/`` and ``sql/``."""
-    root = Path(opal.__file__).resolve().parent.parent
-    return root / "reports", root / "sql"
+    """The shipped ``reports/`` and ``sql/`` (in the wheel, or the checkout's top level)."""
+    return resource_dir("reports"), resource_dir("sql")
 
 
 # --------------------------------------------------------------------------- SQL scanning
@@ -328,32 +231,3 @@ def load_catalogue(reports_dir: Path | None = None, sql_dir: Path | None = None)
             cat.problems.append(f"{path.name}: code {defn.code} defined twice")
         cat.reports[defn.code] = defn
     return cat
-
-
-def check_catalogue(catalogue: Catalogue) -> list[str]:
-    """Return every fault of ``catalogue`` (load faults, definitions, SQL on an empty DB)."""
-    from opal.catalogue_check import check_definition, run_on_empty
-
-    problems = list(catalogue.problems)
-    faulty: set[str] = set()
-    for defn in catalogue:
-        found = check_definition(defn)
-        if found:
-            faulty.add(defn.code)
-        problems.extend(found)
-    problems.extend(run_on_empty(catalogue, skip=faulty))
-    return problems
-
-
-def load_and_check(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:
-    """Load the catalogue and raise CatalogueError listing every fault; the portal's gate."""
-    catalogue = load_catalogue(reports_dir, sql_dir)
-    problems = check_catalogue(catalogue)
-    if problems:
-        raise CatalogueError(problems)
-    return catalogue
-
-
-__all__ = ["COLUMN_TYPES", "Catalogue", "CatalogueError", "DateRange", "ParamDef",
-           "ReportDefinition", "check_catalogue", "load_and_check", "load_catalogue",
-           "placeholders"]

@@ -1,0 +1,274 @@
+"""The one path of every run, whoever asks (report page, download, ``opal run``, delivery):
+
+    parse -> access -> run -> shape -> suppress -> sort/cap -> render -> audit
+
+and every refusal on the way (404, 403, 400, 429, 503) or failure (500 with an incident id) is
+audited here, once, with the stage it stopped at. The audit row is written after rendering, so it
+records the real outcome; a streamed file is audited when its last chunk is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar, cast
+
+from opal.access import Actor, can_run
+from opal.audit import record
+from opal.catalogue import ReportDefinition
+from opal.context import Context
+from opal.disclosure import under_control
+from opal.errors import (
+    AccessDenied,
+    ExportTooLarge,
+    FormatNotFound,
+    OpalError,
+    ParameterError,
+    QueryFailed,
+    RateLimited,
+    ReportNotFound,
+)
+from opal.params import clean_for_log
+from opal.query import NoData, check_linked, fetch, shape_rows, sort_rows, suppress_rows
+from opal.renderers import FORMAT_NAMES, Rendered, get_format, get_renderer
+from opal.result import Result
+from opal.roles import as_seen_by
+
+log = logging.getLogger("opal.query")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run as asked: who, which report, the arguments as given, the format and the client."""
+
+    code: str
+    actor: Actor
+    args: Mapping[str, Any]  # str values; a repeated web argument is a list (rejected, 400)
+    fmt: str
+    client: str = "cli"  # the web's client address, or "cli"
+    paged: bool = False  # the report page: ``page`` is a parameter, the table is sliced
+    download: bool = False  # ``/reports/Rnn.<fmt>``: only download formats exist there
+
+
+@dataclass
+class _Audit:
+    """The audit fields a run accumulates, and the one place its row is written."""
+
+    ctx: Context
+    req: RunRequest
+    stage: str = "parse"
+    as_of: date | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def write(self, outcome: str, *, rows: int | None = None,
+              message: str | None = None) -> None:
+        req = self.req
+        record(self.ctx.app_db, clock=self.ctx.clock, username=req.actor.username,
+               role=req.actor.role, report=clean_for_log(str(req.code), 10), params=req.args,
+               format=clean_for_log(str(req.fmt), 10), row_count=rows, outcome=outcome,
+               duration_ms=int((time.monotonic() - self.started) * 1000),
+               data_as_of=self.as_of.isoformat() if self.as_of else None, message=message,
+               client=req.client)
+
+    def seen(self, as_of: date) -> None:
+        self.as_of = as_of
+
+    def refused(self, exc: OpalError) -> None:
+        """Audit a refusal with the reason the stage gives (never personal data)."""
+        if isinstance(exc, ReportNotFound):
+            self.write("invalid", message="unbekannter Bericht")
+        elif isinstance(exc, FormatNotFound):
+            self.write("invalid", message="unbekanntes Format")
+        elif isinstance(exc, RateLimited):
+            self.write("denied", message="Downloadgrenze erreicht")
+        elif isinstance(exc, AccessDenied):
+            self.write("denied", message="Rolle nicht berechtigt" if self.stage == "access"
+                       else "Zuordnung fehlt in den aktuellen Daten")
+        elif isinstance(exc, ParameterError):
+            self.write("invalid", message="Parameter: " + ", ".join(sorted(exc.errors))[:400])
+        elif isinstance(exc, ExportTooLarge):
+            self.write("invalid", rows=exc.rows, message="Exportgrenze überschritten")
+        elif isinstance(exc, NoData):
+            self.write("error", message="keine Daten")
+        else:
+            self.write("error" if exc.status >= 500 else "invalid",
+                       message=exc.__class__.__name__)
+
+    def failed(self, exc: BaseException) -> QueryFailed:
+        """Audit an unexpected failure under a new incident id; return the error to raise."""
+        timeout = _is_timeout(exc)
+        failure = QueryFailed(timeout=timeout)
+        log.error("report %s failed in %s (incident %s)", clean_for_log(str(self.req.code), 10),
+                  self.stage, failure.incident_id, exc_info=exc)
+        where = " beim Erstellen der Datei" if self.stage == "render" else ""
+        self.write("error", message=("Zeitlimit" if timeout else "Fehler") + where
+                   + f" (Vorgang {failure.incident_id}, {exc.__class__.__name__})")
+        return failure
+
+
+def run(ctx: Context, req: RunRequest, render: Callable[[Result], T], *,
+        gate: Callable[[], None] | None = None) -> T:
+    """Run ``req`` through every stage and return ``render(result)``; raise an OpalError
+    (already audited) on any refusal or failure. ``gate`` runs after the report is known and
+    before access (the download limit)."""
+    audit = _Audit(ctx, req)
+    try:
+        defn = _parse(ctx, req)
+        if gate is not None:
+            gate()
+        audit.stage = "access"
+        if not can_run(req.actor, defn):
+            raise AccessDenied()
+        audit.stage = "run"
+        result = _result(ctx, req, as_seen_by(req.actor.role, defn), audit)
+        audit.stage = "render"
+        out = render(result)
+    except OpalError as exc:
+        audit.refused(exc)
+        raise
+    except Exception as exc:  # anything else: an incident, never shown in detail
+        raise audit.failed(exc) from exc
+    if isinstance(out, Rendered) and not isinstance(out.content, bytes):
+        return cast(T, _audited_stream(out, audit, result))
+    _finish(audit, result)
+    return out
+
+
+def run_report(ctx: Context, code: str, actor: Actor, args: Mapping[str, Any], fmt: str, *,
+               client: str = "cli", paged: bool = False) -> Result:
+    """The run as a Result (the renderer is the caller's): tests, benches, the engine API."""
+    return run(ctx, RunRequest(code, actor, args, fmt, client, paged), _same)
+
+
+def run_file(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None = None
+             ) -> Rendered:
+    """The run rendered by the registry's renderer for ``req.fmt`` (downloads, ``opal run``)."""
+    return run(ctx, req, get_renderer(req.fmt).render if req.fmt in FORMAT_NAMES
+               else _no_format, gate=gate)
+
+
+def admit(ctx: Context, req: RunRequest) -> ReportDefinition:
+    """Parse, access and linkage without running (the bare parameter form): refusals are
+    audited like a run's; being admitted is not a run and writes nothing."""
+    audit = _Audit(ctx, req)
+    try:
+        defn = _parse(ctx, req)
+        audit.stage = "access"
+        if not can_run(req.actor, defn):
+            raise AccessDenied()
+        audit.stage = "run"
+        audit.seen(check_linked(ctx, req.actor))
+    except OpalError as exc:
+        audit.refused(exc)
+        raise
+    except Exception as exc:
+        raise audit.failed(exc) from exc
+    return defn
+
+
+def linked(ctx: Context, actor: Actor) -> bool:
+    """Whether the actor's staff, team or office is in the live data (the catalogue page)."""
+    try:
+        check_linked(ctx, actor)
+    except OpalError:
+        return False
+    except Exception:  # an unreadable case DB: nobody is linked
+        log.exception("linkage unreadable")
+        return False
+    return True
+
+
+def _no_format(result: Result) -> Rendered:
+    raise FormatNotFound()  # not reached: the report's formats are registered ones
+
+
+def _same(result: Result) -> Result:
+    return result
+
+
+def _parse(ctx: Context, req: RunRequest) -> ReportDefinition:
+    """The report (404) and, on the download path, a download format (404)."""
+    found = get_format(req.fmt) if isinstance(req.fmt, str) else None
+    if req.download and (found is None or not found.download):
+        raise FormatNotFound()
+    defn = ctx.catalogue.get(req.code) if isinstance(req.code, str) else None
+    if defn is None:
+        raise ReportNotFound()
+    return defn
+
+
+def _result(ctx: Context, req: RunRequest, defn: ReportDefinition, audit: _Audit) -> Result:
+    """Run, shape, suppress, sort and cap: the Result every renderer reads."""
+    if req.fmt not in defn.formats:
+        raise ParameterError({"format": "Dieses Format gibt es für diesen Bericht nicht: "
+                                        + ", ".join(defn.formats) + "."})
+    fetched = fetch(ctx, defn, req.actor, req.args, allow_sort=req.client != "cli",
+                    paged=req.paged, seen=audit.seen)
+    rows, suppressed = suppress_rows(defn, shape_rows(defn, fetched.rows),
+                                     under_control(req.actor.role))
+    parsed = fetched.parsed
+    if parsed.sort:
+        rows = sort_rows(rows, parsed.sort, parsed.desc, defn.visible_columns[0].key)
+    elif defn.collate:  # the specified order by a text: German, the same on both databases
+        rows = sort_rows(rows, defn.collate, False, defn.visible_columns[0].key)
+    limit = ctx.config.export_max_rows
+    if req.fmt != "html" and len(rows) > limit:
+        raise ExportTooLarge(len(rows), limit)
+    notes = tuple(sorted({str(r[defn.notes_from]) for r in fetched.rows
+                          if defn.notes_from and r.get(defn.notes_from)}))
+    extra: dict[str, Any] = {"timing": {"db_s": fetched.db_s}}
+    if req.paged:
+        extra["page"] = parsed.page or 1
+    return Result(
+        code=defn.code, title=defn.title, kind=defn.kind, orientation=defn.orientation,
+        params=parsed.display, columns=defn.visible_columns, rows=rows, as_of=fetched.as_of,
+        generated_at=ctx.clock(), suppressed_cells=suppressed, sort=parsed.sort,
+        desc=parsed.desc, unit=fetched.unit, username=req.actor.username, extra=extra,
+        timezone=ctx.config.timezone, notes=notes)
+
+
+def _finish(audit: _Audit, result: Result) -> None:
+    """Audit the run as done; the timing of the stages goes into ``Result.extra``."""
+    audit_started = time.monotonic()
+    audit.write("ok", rows=result.row_count)
+    timing = result.extra["timing"]
+    timing["audit_s"] = time.monotonic() - audit_started
+    timing["total_s"] = time.monotonic() - audit.started
+
+
+def _audited_stream(out: Rendered, audit: _Audit, result: Result) -> Rendered:
+    """The streamed file, audited once when its last chunk is made (or when making one fails,
+    or the transfer stops early)."""
+    content = out.content
+    assert not isinstance(content, bytes)
+    done: list[bool] = []
+
+    def chunks() -> Iterator[bytes]:
+        source: Iterable[bytes] = content()
+        try:
+            yield from source
+        except GeneratorExit:
+            if not done:
+                done.append(True)
+                audit.write("error", rows=result.row_count, message="Übertragung abgebrochen")
+            raise
+        except Exception as exc:
+            if not done:
+                done.append(True)
+                raise audit.failed(exc) from exc
+            raise
+        if not done:
+            done.append(True)
+            _finish(audit, result)
+
+    return Rendered(out.filename, out.mimetype, chunks, out.rows)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    name = orig.__class__.__name__ if orig is not None else ""
+    return name == "QueryCanceled" or (name == "OperationalError" and "interrupt" in str(orig))
