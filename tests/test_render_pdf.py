@@ -72,7 +72,7 @@ def aggregate() -> Result:
         ColumnDef("cost", "Kosten", "decimal", decimals=2),
     )
     rows = [
-        {"team": "Team Nord", "elb": 12345, "rate": Decimal("1234.5"), "cost": Decimal("0.5")},
+        {"team": "Team Nord", "elb": 12345, "rate": Decimal("1234.5"), "cost": Decimal("0.50")},
         {"team": "Team Süd", "elb": SUPPRESSED, "rate": SUPPRESSED, "cost": Decimal("-7.25")},
         {"team": "Gesamt", "elb": 12347, "rate": Decimal("12.0"), "cost": None},
     ]

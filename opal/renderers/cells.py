@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from opal.localtime import DEFAULT_ZONE, format_local
-from opal.result import SUPPRESSED, ColumnDef, ParamValue
+from opal.result import SUPPRESSED, ColumnDef, ParamValue, Result
 
 #: a text cell starting with one of these is read as a formula by spreadsheet programs
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -92,3 +93,50 @@ def format_param(param: ParamValue) -> str:
     if isinstance(value, str) and _ISO_DATE.match(value):
         return format_date(date.fromisoformat(value))
     return format_value(value)
+
+
+@dataclass(frozen=True)
+class Header:
+    """The block above every table (HTML, PDF, XLSX): title, unit, parameters, data date, when
+    made; the same words in each format."""
+
+    code: str
+    title: str
+    unit: str
+    params: tuple[tuple[str, str], ...]  # (label, shown value)
+    as_of: str  # TT.MM.JJJJ
+    made: str  # Result.made: the one "Erstellt" format
+
+
+def header(result: Result) -> Header:
+    """The header block of ``result``."""
+    return Header(result.code, result.title, result.unit,
+                  tuple((p.label, format_param(p)) for p in result.params),
+                  format_date(result.as_of), result.made)
+
+
+#: the label of the sum row, in the first column without a sum
+TOTAL_ROW_LABEL = "Summe"
+
+
+def totals(result: Result) -> list[Any] | None:
+    """The sum row of the ``total`` columns (HTML, PDF): per visible column its sum (Decimal for
+    a decimal column), SUPPRESSED when any of its cells is, ``Summe`` in the first column
+    without a sum, ``""`` elsewhere; None when no column is summed."""
+    cols = [c for c in result.columns if not c.hidden]
+    if not any(c.total for c in cols):
+        return None
+    row: list[Any] = ["" for _ in cols]
+    for i, col in enumerate(cols):
+        if not col.total:
+            continue
+        values = [r.get(col.key) for r in result.rows]
+        if any(v is SUPPRESSED for v in values):
+            row[i] = SUPPRESSED
+            continue
+        numbers = [v for v in values if isinstance(v, int | Decimal) and not isinstance(v, bool)]
+        row[i] = sum(numbers, Decimal(0)) if col.type == "decimal" else sum(numbers)
+    label_at = next((i for i, c in enumerate(cols) if not c.total), None)
+    if label_at is not None:
+        row[label_at] = TOTAL_ROW_LABEL
+    return row

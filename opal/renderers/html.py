@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -14,7 +12,7 @@ from opal.labels import labeller, shown_row
 from opal.renderers import cells
 from opal.renderers.base import Format, Rendered
 from opal.resources import resource_dir
-from opal.result import SUPPRESSED, ColumnDef, Result
+from opal.result import ColumnDef, Result
 
 TEMPLATES = resource_dir("templates")
 #: the report page itself; ``opal run --format html`` writes a standalone document
@@ -56,16 +54,6 @@ def format_cell(value: Any, column: ColumnDef) -> str:
     return cells.format_cell(column, value, thousands=True)
 
 
-def _total(rows: Sequence[dict[str, Any]], column: ColumnDef) -> str:
-    values = [r.get(column.key) for r in rows]
-    numbers = [v for v in values if isinstance(v, int | Decimal | Fraction) and v is not True
-               and v is not False]
-    if any(v is SUPPRESSED for v in values):
-        return "*"
-    return format_cell(sum(numbers, Decimal(0)) if column.type == "decimal" else sum(numbers),
-                       column)
-
-
 def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
                 sortable: Sequence[str] = (),
                 sort_href: Callable[[str, bool], str] | None = None,
@@ -88,12 +76,8 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
     keys = [c.key for c in cols]
     rows = [[(format_cell(v, c), c.numeric) for v, c in zip(shown_row(r, keys, shows), cols,
                                                              strict=True)] for r in shown]
-    totals = None
-    if any(c.total for c in cols) and total:
-        totals = [_total(result.rows, c) if c.total else "" for c in cols]
-        label_at = next((i for i, c in enumerate(cols) if not c.total), None)
-        if label_at is not None:  # as the PDF does: the first column without a sum
-            totals[label_at] = "Summe"
+    sums = cells.totals(result) if total else None
+    totals = None if sums is None else [format_cell(v, c) for v, c in zip(sums, cols, strict=True)]
     first = (page - 1) * size + 1 if total else 0
     first_key = cols[0].key if cols else ""
     hrefs: dict[tuple[int, int], str] = {}
@@ -123,8 +107,8 @@ class HtmlRenderer:
 
     def render(self, result: Result) -> Rendered:
         table = build_table(result)
+        head = cells.header(result)
         body = environment().get_template("report_standalone.html").render(
-            result=result, table=table, generated=result.made,
-            as_of=cells.format_date(result.as_of),
-            params=[(p.label, cells.format_param(p)) for p in result.params])
+            result=result, table=table, generated=head.made, as_of=head.as_of,
+            params=head.params)
         return FORMAT.rendered(result, body.encode("utf-8"))

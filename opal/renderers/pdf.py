@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from reportlab.lib import colors
@@ -20,7 +19,7 @@ from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from opal.labels import labeller, shown_row
 from opal.renderers.base import Format, Rendered
-from opal.renderers.cells import SUPPRESSED_LEGEND, format_date, format_param, format_value
+from opal.renderers.cells import SUPPRESSED_LEGEND, format_value, header, totals
 from opal.renderers.pdfpage import (
     FONT,
     FONT_BOLD,
@@ -33,7 +32,7 @@ from opal.renderers.pdfpage import (
     register_fonts,
     style,
 )
-from opal.result import SUPPRESSED, ColumnDef, Result
+from opal.result import ColumnDef, Result
 
 FORMAT = Format("pdf", "PDF", "application/pdf", download=True, streams=False)
 SIZE = 8  # body font size (pt)
@@ -61,18 +60,10 @@ ZEBRA = colors.HexColor("#F3F5F7")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def _as_declared(value: Any, col: ColumnDef) -> Any:
-    """Round a decimal column's number to its declared places (half up, like the engine)."""
-    if col.type != "decimal" or col.places_from or isinstance(value, bool) or not isinstance(
-            value, int | Decimal | float):
-        return value  # a column with places per row keeps the engine's places
-    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    return number.quantize(Decimal(1).scaleb(-col.decimals), rounding=ROUND_HALF_UP)
-
-
 def cell_text(value: Any, col: ColumnDef) -> str:
-    """Return the printed text of one cell (German formats, ``*`` for suppressed)."""
-    text = format_value(_as_declared(value, col), thousands=True)
+    """Return the printed text of one cell (German formats, ``*`` for suppressed); numbers as the
+    engine rounded them (to the column's declared places), never rounded again here."""
+    text = format_value(value, thousands=True)
     if isinstance(value, str):
         return printable(_CONTROL.sub(" ", text))
     return text
@@ -80,13 +71,11 @@ def cell_text(value: Any, col: ColumnDef) -> str:
 
 def page_info(result: Result) -> PageInfo:
     """Return header/footer content: title, unit, parameters, dates; never the user name."""
-    return PageInfo(
-        title=result.title, unit=result.unit, code=result.code,
-        params=tuple((p.label, _CONTROL.sub(" ", format_param(p))) for p in result.params),
-        as_of=format_date(result.as_of),
-        created=result.made,
-        marking=SOCIAL_DATA_MARKING if result.kind == "list" else "",
-    )
+    head = header(result)
+    return PageInfo(title=head.title, unit=head.unit, code=head.code,
+                    params=tuple((label, _CONTROL.sub(" ", text)) for label, text in head.params),
+                    as_of=head.as_of, created=head.made,
+                    marking=SOCIAL_DATA_MARKING if result.kind == "list" else "")
 
 
 def _natural_width(texts: list[str], col: ColumnDef, size: float = 8) -> float:
@@ -329,24 +318,11 @@ class ResultPdf(ReportPage):
         return natural, minimum, flexible
 
     def _totals(self) -> list[str] | None:
-        """Return the sum row of the ``total`` columns, ``*`` if any cell is suppressed."""
-        if not any(c.total for c in self.cols):
+        """Return the sum row of the ``total`` columns (``cells.totals``) as printed text."""
+        sums = totals(self.result)
+        if sums is None:
             return None
-        row = [""] * len(self.cols)
-        for i, col in enumerate(self.cols):
-            if not col.total:
-                continue
-            values = [r.get(col.key) for r in self.result.rows]
-            if any(v is SUPPRESSED for v in values):
-                row[i] = "*"
-                continue
-            numbers = [Decimal(str(v)) for v in values
-                       if isinstance(v, int | Decimal | float) and not isinstance(v, bool)]
-            row[i] = cell_text(sum(numbers, Decimal(0)), col)
-        label_at = next((i for i, c in enumerate(self.cols) if not c.total), None)
-        if label_at is not None:
-            row[label_at] = "Summe"
-        return row
+        return [cell_text(value, col) for value, col in zip(sums, self.cols, strict=True)]
 
 
 class PdfRenderer:

@@ -28,7 +28,7 @@ from opal.renderers.cells import (
     SUPPRESSED_LEGEND,
     SUPPRESSED_MARK,
     format_bool,
-    format_param,
+    header,
     safe_text,
 )
 from opal.result import SUPPRESSED, ColumnDef, Result
@@ -195,14 +195,14 @@ class XlsxRenderer:
     @staticmethod
     def _title_block(result: Result, sheet: _Sheet) -> list[list[Any]]:
         """Return the rows above the table: title, unit, parameters, Datenstand, Erstellt."""
-        rows: list[list[Any]] = [[sheet.text(result.title, bold=True, size=13)]]
-        if result.unit:
-            rows.append([sheet.text(result.unit)])
-        for p in result.params:
-            rows.append([sheet.text(p.label, bold=True), sheet.text(format_param(p))])
+        head = header(result)
+        rows: list[list[Any]] = [[sheet.text(head.title, bold=True, size=13)]]
+        if head.unit:
+            rows.append([sheet.text(head.unit)])
+        for label, text in head.params:
+            rows.append([sheet.text(label, bold=True), sheet.text(text)])
         rows.append([sheet.text("Datenstand", bold=True), sheet.typed(result.as_of, DATE_FORMAT)])
-        created = result.made
-        rows.append([sheet.text("Erstellt", bold=True), sheet.text(created)])
+        rows.append([sheet.text("Erstellt", bold=True), sheet.text(head.made)])
         if result.suppressed_cells:
             rows.append([sheet.text(SUPPRESSED_LEGEND)])
         return rows
