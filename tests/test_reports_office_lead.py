@@ -36,8 +36,9 @@ from sqlalchemy import select
 from opal.access import Actor
 from opal.appdb.schema import audit_log
 from opal.catalogue import load_catalogue
+from opal.context import Context
 from opal.errors import AccessDenied, ParameterError
-from opal.query import EngineContext, run_report
+from opal.pipeline import run_report
 from opal.renderers import get_renderer
 from opal.result import SUPPRESSED
 from tests.fixtures.attacker import attack, attack_table
@@ -189,7 +190,7 @@ def jsonish(value: Any) -> Any:
 
 @dataclass
 class OfficeWorld:
-    ctx: EngineContext
+    ctx: Context
     config: Any
 
     def result(self, code: str, user: str, args: dict[str, str], fmt: str = "json") -> Any:
@@ -204,7 +205,7 @@ class OfficeWorld:
         return rows
 
     def audit(self) -> list[Any]:
-        with self.ctx.app_engine.connect() as conn:
+        with self.ctx.app_db.connect() as conn:
             return list(conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings())
 
 
@@ -230,10 +231,10 @@ def office_world(request: pytest.FixtureRequest,
         for name, office in USERS.items():
             upsert_user(apps, name, "office_lead", office_id=office,
                         clock=fixed_clock(FIXED_NOW))
-        ctx = EngineContext(config, case_engine(config), apps, load_catalogue(),
+        ctx = Context(config, case_engine(config), apps, load_catalogue(),
                             fixed_clock(FIXED_NOW))
         yield OfficeWorld(ctx, config)
-        ctx.case_engine.dispose()
+        ctx.case_db.dispose()
     finally:
         apps.dispose()
         if prefix:
