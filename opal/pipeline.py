@@ -251,10 +251,15 @@ def _audited_stream(out: Rendered, audit: _Audit, result: Result) -> Rendered:
         source: Iterable[bytes] = content()
         try:
             yield from source
-        except GeneratorExit:
+        except GeneratorExit:  # the response was closed before its end (or collected)
             if not done:
                 done.append(True)
-                audit.write("error", rows=result.row_count, message="Übertragung abgebrochen")
+                try:
+                    audit.write("error", rows=result.row_count,
+                                message="Übertragung abgebrochen")
+                except Exception:  # closing must never raise (it may run at collection)
+                    log.warning("the aborted transfer of %s could not be audited",
+                                clean_for_log(str(audit.req.code), 10), exc_info=True)
             raise
         except Exception as exc:
             if not done:

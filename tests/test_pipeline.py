@@ -116,3 +116,24 @@ def test_a_format_the_report_does_not_offer(engine_world: EngineWorld) -> None:
         run_file(engine_world.ctx, RunRequest("R93", manager, {}, "pdf", download=True))
     assert [r["message"] for r in rows_of(engine_world)[:2]] == [
         "Rolle nicht berechtigt", "Parameter: format"]
+
+
+def test_closing_a_stream_early_is_audited_and_never_raises(
+        engine_world: EngineWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transfer stopped early is an error row; if even that row cannot be written (the
+    response is collected after its database went away), closing still does not raise."""
+    rendered = run_file(engine_world.ctx, RunRequest("R91", engine_world.actor("cm1"), ARGS,
+                                                     "csv"))
+    chunks = rendered.chunks()
+    next(chunks)
+    chunks.close()  # type: ignore[attr-defined]
+    assert rows_of(engine_world)[0]["message"] == "Übertragung abgebrochen"
+
+    def down(*_a: object, **_k: object) -> None:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("opal.pipeline.record", down)
+    again = run_file(engine_world.ctx, RunRequest("R91", engine_world.actor("cm1"), ARGS,
+                                                  "csv")).chunks()
+    next(again)
+    again.close()  # type: ignore[attr-defined]
