@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -241,36 +242,73 @@ def _finish(audit: _Audit, result: Result) -> None:
 
 
 def _audited_stream(out: Rendered, audit: _Audit, result: Result) -> Rendered:
-    """The streamed file, audited once when its last chunk is made (or when making one fails,
-    or the transfer stops early)."""
+    """The streamed file, audited once: when its last chunk is made, when making one fails, or
+    when the transfer is closed before its end."""
     content = out.content
     assert not isinstance(content, bytes)
-    done: list[bool] = []
+    audited: list[bool] = []  # shared by every pass over the file: one row only
 
-    def chunks() -> Iterator[bytes]:
-        source: Iterable[bytes] = content()
-        try:
-            yield from source
-        except GeneratorExit:  # the response was closed before its end (or collected)
-            if not done:
-                done.append(True)
-                try:
-                    audit.write("error", rows=result.row_count,
-                                message="Übertragung abgebrochen")
-                except Exception:  # closing must never raise (it may run at collection)
-                    log.warning("the aborted transfer of %s could not be audited",
-                                clean_for_log(str(audit.req.code), 10), exc_info=True)
-            raise
-        except Exception as exc:
-            if not done:
-                done.append(True)
-                raise audit.failed(exc) from exc
-            raise
-        if not done:
-            done.append(True)
-            _finish(audit, result)
+    def chunks() -> _AuditedChunks:
+        return _AuditedChunks(iter(content()), audit, result, audited)
 
     return Rendered(out.filename, out.mimetype, chunks, out.rows)
+
+
+class _AuditedChunks:
+    """One pass over a streamed file. ``close()`` before the end (a WSGI server closes the
+    response, PEP 3333) is audited as an aborted transfer; an iterator merely collected writes
+    nothing (it may outlive its database)."""
+
+    def __init__(self, source: Iterator[bytes], audit: _Audit, result: Result,
+                 audited: list[bool]) -> None:
+        self.source, self.audit, self.result, self.audited = source, audit, result, audited
+        self.ended = False
+
+    def __iter__(self) -> _AuditedChunks:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self.source)
+        except StopIteration:
+            self.ended = True
+            if not self.audited:
+                self.audited.append(True)
+                _finish(self.audit, self.result)
+            raise
+        except Exception as exc:
+            self.ended = True
+            if not self.audited:
+                self.audited.append(True)
+                raise self.audit.failed(exc) from exc
+            raise
+
+    def close(self) -> None:
+        """Stop early: audit the aborted transfer (never raising), then close the source."""
+        if not self.ended and not self.audited:
+            self.audited.append(True)
+            try:
+                self.audit.write("error", rows=self.result.row_count,
+                                 message="Übertragung abgebrochen")
+            except Exception:  # closing must never raise
+                log.warning("the aborted transfer of %s could not be audited",
+                            clean_for_log(str(self.audit.req.code), 10), exc_info=True)
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+
+
+@contextmanager
+def closing_chunks(rendered: Rendered) -> Iterator[Iterator[bytes]]:
+    """The file's chunks, closed afterwards whatever happened (a writer that fails midway
+    still has its run audited)."""
+    chunks = rendered.chunks()
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _is_timeout(exc: BaseException) -> bool:

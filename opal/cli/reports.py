@@ -13,7 +13,7 @@ from opal.catalogue import CatalogueError, check_catalogue, load_catalogue
 from opal.cli.common import cli_clock, load_config
 from opal.context import Context
 from opal.errors import AccessDenied, OpalError, ParameterError, ReportNotFound
-from opal.pipeline import RunRequest, run_file
+from opal.pipeline import RunRequest, closing_chunks, run_file
 from opal.renderers import FORMAT_NAMES, Rendered
 from opal.users import get_user
 
@@ -104,8 +104,8 @@ def _write(rendered: Rendered, output: Path | None) -> None:
     when it fails, so Python adds no message of its own)."""
     if output is not None:
         try:
-            with output.open("wb") as file:
-                file.writelines(rendered.chunks())
+            with output.open("wb") as file, closing_chunks(rendered) as chunks:
+                file.writelines(chunks)
         except (OSError, OpalError):  # a full disk, or making a streamed chunk failed
             if output.is_file():
                 output.unlink()
@@ -113,7 +113,8 @@ def _write(rendered: Rendered, output: Path | None) -> None:
         return
     try:
         sys.stdout.flush()
-        sys.stdout.buffer.writelines(rendered.chunks())
+        with closing_chunks(rendered) as chunks:
+            sys.stdout.buffer.writelines(chunks)
         sys.stdout.buffer.flush()
     except OSError:
         try:

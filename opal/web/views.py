@@ -206,13 +206,29 @@ def _count_download() -> None:
         raise RateLimited(TOO_MANY)
 
 
-def _body(rendered: Rendered) -> bytes | Iterator[bytes]:
+def _body(rendered: Rendered) -> bytes | _Prefetched:
     """The bytes, or for a streamed format its chunks with the first made here, so that a
     small file is done (and any fault a 500) before the status line goes out."""
     if isinstance(rendered.content, bytes):
         return rendered.content  # whole: the response keeps its Content-Length
     chunks = rendered.chunks()
-    return chain((next(chunks, b""),), chunks)
+    return _Prefetched(next(chunks, b""), chunks)
+
+
+class _Prefetched:
+    """The first chunk (made before the status line) and the rest; ``close()`` reaches the
+    pipeline's stream, so a transfer stopped early is audited."""
+
+    def __init__(self, first: bytes, rest: Iterator[bytes]) -> None:
+        self.first, self.rest = first, rest
+
+    def __iter__(self) -> Iterator[bytes]:
+        return chain((self.first,), self.rest)
+
+    def close(self) -> None:
+        close = getattr(self.rest, "close", None)
+        if close is not None:
+            close()
 
 
 @bp.get("/healthz")
