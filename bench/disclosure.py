@@ -36,7 +36,7 @@ from opal.catalogue import ReportDefinition, load_and_check  # noqa: E402
 from opal.compute import parse  # noqa: E402
 from opal.context import Context  # noqa: E402
 from opal.db import case_engine, init_app_db, make_engine  # noqa: E402
-from opal.disclosure import kind_of  # noqa: E402
+from opal.disclosure import _Table, attack, kind_of, threshold  # noqa: E402
 from opal.pipeline import run_report  # noqa: E402
 from opal.result import SUPPRESSED  # noqa: E402
 from reports import ensure_generation  # noqa: E402
@@ -85,6 +85,18 @@ def before(defn: ReportDefinition, rows: list[dict[str, Any]]) -> set[tuple[int,
     return out
 
 
+def recoverable(defn: ReportDefinition, rows: list[dict[str, Any]],
+                hit: set[tuple[int, str]]) -> int:
+    """How many cells of pattern ``hit`` the attacker recovers or bounds below 3."""
+    table = _Table(defn, rows)
+    if not table.relations:
+        return 0
+    return len(attack(table.relations,
+                      {c: None if c in hit else table.bounds(c) for c in table.of},
+                      [c for c in table.of if c in hit],
+                      {c: threshold(table.cols[c[1]]) for c in table.of}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -112,7 +124,7 @@ def main() -> None:
         init_app_db(apps, config.app_db_schema)
         ctx = Context(config, case_engine(config), apps, load_and_check())
         print(f"{'report':6} {'params':44} {'rows':>5} {'counts':>6} {'before':>7} "
-              f"{'after':>6} {'all b/a':>9} {'protect ms':>10}")
+              f"{'after':>6} {'all b/a':>9} {'protect ms':>10} {'recoverable before':>18}")
         for code, sets in sweep(dates.from_day(_as_of_day(ctx))).items():
             for params in sets:
                 captured.clear()
@@ -130,11 +142,13 @@ def main() -> None:
                     original(defn, rows)
                     times.append((time.perf_counter() - started) * 1000)
                 ms = statistics.median(times)
+                lost = recoverable(defn, rows, old)
                 c_old = sum(1 for c in counts if c in old)
                 c_new = sum(1 for c in counts if c in new)
                 label = ",".join(f"{k}={v}" for k, v in params.items()) or "(defaults)"
                 print(f"{code:6} {label[:44]:44} {len(rows):5d} {len(counts):6d} "
-                      f"{c_old:7d} {c_new:6d} {len(old):4d}/{len(new):<4d} {ms:10.2f}")
+                      f"{c_old:7d} {c_new:6d} {len(old):4d}/{len(new):<4d} {ms:10.2f} "
+                      f"{lost:18d}")
                 agg = per_report[code]
                 agg["outputs"] += 1
                 agg["counts"] += len(counts)
@@ -142,17 +156,18 @@ def main() -> None:
                 agg["after"] += c_new
                 agg["ms"] = max(agg["ms"], ms)
                 agg["ms_sum"] += ms
+                agg["lost"] += lost
         ctx.case_db.dispose()
         apps.dispose()
     print()
     print(f"{'report':6} {'outputs':>7} {'count cells':>11} {'before':>14} {'after':>14} "
-          f"{'protect ms mean/max':>20}")
+          f"{'protect ms mean/max':>20} {'recoverable before':>18}")
     for code, agg in per_report.items():
         n = agg["counts"] or 1
         print(f"{code:6} {int(agg['outputs']):7d} {int(agg['counts']):11d} "
               f"{int(agg['before']):5d} ({agg['before'] / n:5.1%}) "
               f"{int(agg['after']):5d} ({agg['after'] / n:5.1%}) "
-              f"{agg['ms_sum'] / agg['outputs']:10.2f}/{agg['ms']:.2f}")
+              f"{agg['ms_sum'] / agg['outputs']:10.2f}/{agg['ms']:<8.2f} {int(agg['lost']):10d}")
 
 
 def _as_of_day(ctx: Context) -> int:
