@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import opal.query
+import opal.pipeline
 from opal import dates
 from opal.access import Actor
 from opal.catalogue import load_catalogue
@@ -145,7 +145,7 @@ def _sweep(gen: Generation, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
                 assert result.suppressed_cells == sum(v is SUPPRESSED for r in result.rows
                                                       for v in r.values())
                 with monkeypatch.context() as m:
-                    m.setattr(opal.query, "under_control", lambda role: False)
+                    m.setattr(opal.pipeline, "under_control", lambda role: False)
                     plain = gen.run(backend, code, args)
                 for shown, true in zip(result.rows, plain.rows, strict=True):
                     for key, value in shown.items():
