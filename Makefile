@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.opal-installed
+# axe-core for the browser layout test (tests/test_browser_layout.py), from the npm registry
+AXE    := node_modules/axe-core/axe.min.js
 export OPAL_DATA_DIR ?= var
 
 

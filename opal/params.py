@@ -112,9 +112,14 @@ def _code(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
     return raw, raw
 
 
+def is_office_id(raw: str) -> bool:
+    """Whether ``raw`` is shaped like an ``office_id`` (only then is it looked up)."""
+    return _OFFICE.fullmatch(raw) is not None
+
+
 def _office(p: ParamDef, raw: str, as_of: date) -> tuple[Any, Any]:
     """An ``office_id``; the engine checks it exists in the live generation."""
-    if not _OFFICE.fullmatch(raw):
+    if not is_office_id(raw):
         raise Bad(UNKNOWN_OFFICE)
     return raw, raw
 

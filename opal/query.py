@@ -25,7 +25,7 @@ from opal.context import Context
 from opal.db import is_sqlite, sqlite_path
 from opal.disclosure import protect
 from opal.errors import OpalError, ParameterError
-from opal.params import UNKNOWN_OFFICE, ParsedParams, parse_params
+from opal.params import UNKNOWN_OFFICE, ParsedParams, is_office_id, parse_params
 from opal.result import SUPPRESSED, ColumnDef
 from opal.roles import Scope, fixed_binds
 from opal.targets import lookup
@@ -150,8 +150,8 @@ def _unknown_offices(conn: Connection, defn: ReportDefinition, args: Mapping[str
     bad: dict[str, str] = {}
     for p in defn.params:
         raw = args.get(p.name)
-        if p.type != "office" or not isinstance(raw, str) or not raw.strip():
-            continue
+        if p.type != "office" or not isinstance(raw, str) or not is_office_id(raw.strip()):
+            continue  # empty or malformed (NUL, controls, too long): parse_params names it
         found = conn.execute(text("SELECT 1 FROM office WHERE office_id = :o"),
                              {"o": raw.strip()}).first()
         if found is None:
