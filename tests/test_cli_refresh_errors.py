@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-import opal.refresh
+import opal.cli.refresh
 from opal.cli import main
 
 
@@ -19,7 +19,7 @@ def test_a_postgresql_fault_is_one_line_without_row_data(
             "could not extend file \"base/16384/2619\": No space left on device\n"
             "CONTEXT:  COPY person, line 3: \"P003,BG01,HAUPTPERSON,Müller,Jürgen\"")
 
-    monkeypatch.setattr(opal.refresh, "refresh", disk_full)
+    monkeypatch.setattr(opal.cli.refresh, "refresh", disk_full)  # where the command calls it
     export = tmp_path / "export"
     export.mkdir()
     result = CliRunner().invoke(main, ["refresh", str(export)],
