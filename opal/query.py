@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -109,7 +109,7 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
                 link, scope = linked_scope(conn, actor)
                 staff = (case_manager_choices(conn, actor, dates.day(as_of))
                          if any(p.type == "staff" for p in defn.params) else None)
-                unknown = _unknown_offices(conn, defn, args)
+                unknown, office_names = _offices(conn, defn, args)
                 try:
                     parsed = parse_params(defn, args, as_of, allow_sort=allow_sort,
                                           paged=paged, staff=staff)
@@ -117,6 +117,7 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
                     raise ParameterError({**unknown, **exc.errors}) from None
                 if unknown:
                     raise ParameterError(unknown)
+                parsed = _named(parsed, office_names)
                 binds = {**parsed.bind, **fixed_binds(actor.role, scope), **scope,
                          "_as_of": dates.day(as_of)}
                 raw_rows = [dict(r) for r in conn.execute(text(defn.sql), binds).mappings()]
@@ -143,20 +144,33 @@ def _fill_targets(ctx: Context, bind: Mapping[str, Any],
         row["target"] = found.get(str(row.get("figure")))
 
 
-def _unknown_offices(conn: Connection, defn: ReportDefinition, args: Mapping[str, Any]
-                     ) -> dict[str, str]:
-    """``office`` parameters naming no office of this generation (400 with the other faults);
-    a malformed value is left to ``parse_params``."""
+def _offices(conn: Connection, defn: ReportDefinition, args: Mapping[str, Any]
+             ) -> tuple[dict[str, str], dict[str, str]]:
+    """``office`` parameters naming no office of this generation (400 with the other faults),
+    and the names of those that do (the parameters as run show the office by name); a
+    malformed value is left to ``parse_params``."""
     bad: dict[str, str] = {}
+    names: dict[str, str] = {}
     for p in defn.params:
         raw = args.get(p.name)
         if p.type != "office" or not isinstance(raw, str) or not is_office_id(raw.strip()):
             continue  # empty or malformed (NUL, controls, too long): parse_params names it
-        found = conn.execute(text("SELECT 1 FROM office WHERE office_id = :o"),
+        found = conn.execute(text("SELECT name FROM office WHERE office_id = :o"),
                              {"o": raw.strip()}).first()
         if found is None:
             bad[p.name] = UNKNOWN_OFFICE
-    return bad
+        else:
+            names[p.name] = str(found[0])
+    return bad, names
+
+
+def _named(parsed: ParsedParams, names: Mapping[str, str]) -> ParsedParams:
+    """``parsed`` with each office parameter's display text set to the office's name."""
+    if not names:
+        return parsed
+    shown = tuple(replace(p, text=names[p.name]) if p.name in names and p.value else p
+                  for p in parsed.display)
+    return replace(parsed, display=shown)
 
 
 def _limit_time(conn: Connection, timeout_ms: int) -> Callable[[], None]:

@@ -328,6 +328,41 @@ def test_r17_format_1_has_no_money_and_says_so(config: Config, tmp_path: Path) -
     assert html.notes == ("keine Zahlungsdaten im Export",)
 
 
+def _rendered_text(ctx: Context, fmt: str) -> str:
+    """The text a reader of R17 (county, defaults) sees in ``fmt``, read back by its own tool."""
+    from openpyxl import load_workbook
+
+    from tests.test_render_pdf import pdf_text
+
+    body = get_renderer(fmt).render(run_report(ctx, "R17", CTRL, {}, fmt)).body
+    if not isinstance(body, bytes | str):
+        body = "".join(c if isinstance(c, str) else c.decode("utf-8") for c in body)
+    if fmt == "pdf":
+        assert isinstance(body, bytes)
+        return pdf_text(body, mode="-raw")
+    if fmt == "xlsx":
+        assert isinstance(body, bytes)
+        ws = load_workbook(io.BytesIO(body), read_only=True).active
+        assert ws is not None
+        return "\n".join(" ".join(str(v) for v in row if v is not None)
+                         for row in ws.iter_rows(values_only=True))
+    return body if isinstance(body, str) else body.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "xlsx", "csv"])
+def test_r17_note_under_the_table_in_every_format(config: Config, tmp_path: Path,
+                                                  fmt: str) -> None:
+    """The note stands below the last figure (K3E4) with format 1, and nowhere with format 2."""
+    note = "keine Zahlungsdaten im Export"
+    v1 = _rendered_text(_ctx(config, _export(tmp_path, "v1", format_version=1)), fmt)
+    assert v1.count(note) == 1
+    assert v1.rindex("K3E4") < v1.index(note)
+    if fmt == "csv":  # the header row stays first: the note is the last line
+        assert v1.rstrip("\r\n").splitlines()[-1] == note
+    v2 = _rendered_text(_ctx(config, _export(tmp_path, "v2")), fmt)
+    assert note not in v2
+
+
 def test_r17_format_2_has_money_and_no_note(config: Config, tmp_path: Path) -> None:
     ctx = _ctx(config, _export(tmp_path, "v2"))
     doc = _json(ctx, {"month": "2026-10"})
@@ -336,6 +371,23 @@ def test_r17_format_2_has_money_and_no_note(config: Config, tmp_path: Path) -> N
     assert (rows["K1"]["value"], rows["K1"]["numerator"], rows["K1"]["denominator"]) == (
         -20.5, 3352.0, 4215.0)
     assert doc["params"] == {"month": "2026-10", "office": None, "sex": None}
+
+
+def test_r17_names_the_office_as_run_and_keeps_its_id_in_json(config: Config,
+                                                               tmp_path: Path) -> None:
+    """People read the office by name in the parameters as run; machines get its id."""
+    from tests.test_render_pdf import pdf_text
+
+    ctx = _ctx(config, _export(tmp_path, "v2"))
+    assert _json(ctx, {"office": "O2"})["params"]["office"] == "O2"
+    result = run_report(ctx, "R17", CTRL, {"office": "O2"}, "pdf")
+    assert [(p.label, p.value, p.text) for p in result.params if p.name == "office"] == [
+        ("Dienststelle", "O2", "Südheim")]
+    body = get_renderer("pdf").render(result).body
+    assert isinstance(body, bytes)
+    assert "Dienststelle: Südheim" in pdf_text(body, 1, mode="-raw")
+    county = run_report(ctx, "R17", CTRL, {}, "pdf")
+    assert [p.text for p in county.params if p.name == "office"] == [None]
 
 
 def test_r17_parameters_and_access(config: Config, tmp_path: Path) -> None:

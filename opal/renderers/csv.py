@@ -34,6 +34,8 @@ def csv_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
             yield _drain(out)
     if result.suppressed_cells or any(v is SUPPRESSED for r in result.rows for v in r.values()):
         writer.writerow([SUPPRESSED_LEGEND])  # below the data: "wherever a * appears"
+    for note in result.notes:  # below the data too (R17 on a format-1 export)
+        writer.writerow([safe_text(note)])
     if out.tell():
         yield _drain(out)
 

@@ -213,6 +213,8 @@ class ResultPdf(ReportPage):
                                      [head_height] + heights[start:end], sums=sums))
         if self.result.suppressed_cells:
             story += [Spacer(1, 6), para(SUPPRESSED_LEGEND, style("legend", 8))]
+        for note in self.result.notes:  # R17 on a format-1 export: why K1/K1E1 are empty
+            story += [Spacer(1, 6), para(note, style("note", 8))]
         return story
 
     def _head(self) -> tuple[list[Any], float]:

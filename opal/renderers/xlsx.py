@@ -181,6 +181,10 @@ class XlsxRenderer:
             use = totals if data.get(first_key) == TOTAL else writers
             ws.append([w.cell(v) for w, v in zip(use, shown_row(data, keys, shows),
                                                  strict=True)])
+        if result.notes:  # under the table, as on the page (R17 on a format-1 export)
+            ws.append([])
+            for note in result.notes:
+                ws.append([sheet.text(note)])
         buf = io.BytesIO()
         wb.save(buf)
         return FORMAT.rendered(result, buf.getvalue())
