@@ -342,3 +342,25 @@ def test_rejection_before_anything_is_live(config: Config, bad: Path) -> None:
     shutil.rmtree(bad)
     write_export(bad, base_rows())
     assert refresh(config, bad).counts["person"] == 12
+
+
+@pytest.mark.parametrize(("column", "raw", "stored"), [
+    ("fte", "0.1", 1000), ("fte", "1", 10000), ("fte", "1.0000", 10000), ("fte", "0.75", 7500),
+    ("fte", "0.0999", None), ("fte", "1.0001", None), ("fte", "5.", None), ("fte", ".5", None),
+    ("fte", "+1", None), ("fte", "0.10000", None),
+    ("llu", "0", 0), ("llu", "0.00", 0), ("llu", "0.5", 50), ("llu", "1234567.89", 123456789),
+    ("llu", "007.10", 710), ("llu", "-0", 0), ("llu", "-0.01", None), ("llu", "1.234", None),
+])
+def test_decimal_cells_stored_in_units_of_their_scale(column: str, raw: str,
+                                                     stored: int | None) -> None:
+    """The fast path and the exact one agree: bounds inclusive, places at most the scale."""
+    from opal.casedb.schema import EXPORT_TABLES
+    from opal.refresh.validate import _Bad, _converter
+
+    col = next(c for t in EXPORT_TABLES for c in t.columns if c.name == column)
+    convert = _converter(col, {})
+    if stored is None:
+        with pytest.raises(_Bad):
+            convert(raw)
+    else:
+        assert convert(raw) == stored

@@ -116,6 +116,12 @@ class _Bad(Exception):
 Converter = Callable[[str], Any]
 
 
+def _scaled_bound(bound: float, factor: Decimal) -> int | Decimal:
+    """A bound in stored units: an int where exact (int comparisons are fast), else Decimal."""
+    scaled = Decimal(str(bound)) * factor
+    return int(scaled) if scaled == scaled.to_integral_value() else scaled
+
+
 def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Converter:
     """Return a function turning a non-empty cell into its stored value (raising _Bad)."""
     if col.kind == "code":
@@ -152,8 +158,23 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Co
         return boolean
     if col.kind == "decimal":
         factor = Decimal(10) ** col.scale
+        scale = col.scale
+        # the common case without Decimal: digits, at most ``scale`` places, within the bounds
+        places = rf"(?:\.(\d{{1,{scale}}}))?" if scale else "()"
+        fast = re.compile(r"(\d+)" + places).fullmatch
+        unit = 10 ** scale
+        low = None if col.min is None else _scaled_bound(col.min, factor)
+        high = None if col.max is None else _scaled_bound(col.max, factor)
 
         def decimal(raw: str) -> int:
+            found = fast(raw)
+            if found is not None:
+                whole, frac = found.groups()
+                value_int: int = int(whole) * unit + (int(frac.ljust(scale, "0")) if frac
+                                                      else 0)
+                if (low is None or value_int >= low) and (high is None or value_int <= high):
+                    return value_int
+            # the rest (a sign, too many places, out of range, not a number): exact messages
             if not _DECIMAL_RE.fullmatch(raw):
                 raise _Bad(f"{show(raw)} is not a decimal number (e.g. 0.5)")
             places = len(raw) - raw.index(".") - 1 if "." in raw else 0
@@ -268,6 +289,7 @@ class TableReader:
         width = len(header)
         cols = list(zip(spec.columns, positions, strict=True))
         cache = self._date_cache
+        months: dict[str, tuple[str, int]] = {}  # a valid month's stored pair
         # per column: (position, mode, check set, converter, column); mode 0 text, 1 code,
         # 2 date, 3 anything else (the converter is only called when the fast path fails)
         cells = [(pos, _MODES.get(c.kind, 3), frozenset(c.codes), _converter(c, cache), c)
@@ -283,6 +305,7 @@ class TableReader:
                 i += 1
         key_pos = [header.index(k) for k in spec.key]
         key_seen: set[Any] = set()
+        key_one, key_two = len(key_pos) == 1, len(key_pos) == 2
         keep_keys = f"{spec.name}.{spec.key[0]}" if len(spec.key) == 1 else None
         if keep_keys not in REFERENCED:
             keep_keys = None  # nothing refers to this table: its keys die with the file
@@ -336,6 +359,11 @@ class TableReader:
                     if cached is not None:
                         out.extend(cached)
                         continue
+                elif mode == 4:
+                    pair = months.get(value)
+                    if pair is not None:
+                        out.extend(pair)
+                        continue
                 try:
                     converted = conv(value)
                 except _Bad as exc:
@@ -347,12 +375,19 @@ class TableReader:
                     continue
                 if mode in _WIDE:
                     out.extend(converted)
+                    if mode == 4:
+                        months[value] = converted
                 else:
                     out.append(converted)
             # a composite key as one string, not a tuple of strings: a third of the memory
             # for benefit_payment's (bg_id, month) (1.6 M keys at kreis); \x1f is no valid
             # character of an id, so two different keys never join to the same string
-            key = raw[key_pos[0]] if len(key_pos) == 1 else "\x1f".join(raw[p] for p in key_pos)
+            if key_one:
+                key = raw[key_pos[0]]
+            elif key_two:
+                key = raw[key_pos[0]] + "\x1f" + raw[key_pos[1]]
+            else:
+                key = "\x1f".join([raw[p] for p in key_pos])
             if key in key_seen:
                 shown = ", ".join(f"{k}={show(raw[p])}" for k, p in zip(spec.key, key_pos,
                                                                         strict=True))
