@@ -77,11 +77,15 @@ test: $(STAMP) system-deps lint typecheck pytest
 # The SQLite leg with the system clock shifted: 400 days ahead, and across a daylight-saving change
 # in Europe/Berlin (README, Testing). Not part of `make test`: it doubles the run time. The monotonic
 # clock is faked too: libfaketime 0.9.10 makes Python's time.sleep fail (EINVAL) otherwise.
+# A thread's timed wait (Thread.join(t), Event.wait(t)) never expires under a faked monotonic
+# clock (libfaketime issues 390 and 469): the one test that needs it (a hung directory given up
+# after its timeout; it reads no date) is left out of these runs.
 FAKE := faketime -f
+CLOCK_PYTEST := $(BIN)/pytest -q -p no:cacheprovider -k 'not pg' -m 'not timed_wait'
 test-clock: $(STAMP) system-deps
 	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
-	$(FAKE) '+400d' $(BIN)/pytest -q -p no:cacheprovider -k 'not pg'
-	TZ=Europe/Berlin $(FAKE) '@2027-03-28 01:40:00' $(BIN)/pytest -q -p no:cacheprovider -k 'not pg'
+	$(FAKE) '+400d' $(CLOCK_PYTEST)
+	TZ=Europe/Berlin $(FAKE) '@2027-03-28 01:40:00' $(CLOCK_PYTEST)
 
 # Demo: Kreis-scale export (fixed seed), refresh, demo users, gunicorn on 127.0.0.1:5000.
 run: $(STAMP)

@@ -372,6 +372,7 @@ def silent_server() -> Iterator[int]:
     sock.close()
 
 
+@pytest.mark.timed_wait
 @pytest.mark.parametrize("scheme", ["ldap", "ldap+starttls", "ldaps"])
 def test_a_hung_directory_is_given_up_after_the_timeout(sqlite_config: Config, slapd: Slapd,
                                                         silent_server: int, scheme: str) -> None:
