@@ -60,6 +60,24 @@ WZ_SECTION = {code: f"{code} – {name}" for code, name in (
     ("U", "Exterritoriale Organisationen und Körperschaften"),
 )}
 PROFILE_GROUP = {"A": "A", "B": "B", "C": "C"}
+#: the 15 key figures of § 48a SGB II (R17's names; R18's ``figure`` parameter)
+FIGURE = {code: f"{code} – {name}" for code, name in (
+    ("K1", "Veränderung der Summe der Leistungen zum Lebensunterhalt"),
+    ("K1E1", "Veränderung der Summe der Leistungen für Unterkunft und Heizung"),
+    ("K1E2", "Veränderung der Zahl der eLb"),
+    ("K1E3", "Durchschnittliche Zugangsrate der eLb"),
+    ("K1E4", "Durchschnittliche Abgangsrate der eLb"),
+    ("K2", "Integrationsquote"),
+    ("K2E1", "Quote der Eintritte in geringfügige Beschäftigung"),
+    ("K2E2", "Quote der Eintritte in öffentlich geförderte Beschäftigung"),
+    ("K2E3", "Kontinuierliche Beschäftigung nach Integration"),
+    ("K2E4", "Integrationsquote der Alleinerziehenden"),
+    ("K3", "Veränderung des Bestands an Langzeitleistungsbeziehenden"),
+    ("K3E1", "Integrationsquote der LZB"),
+    ("K3E2", "Aktivierungsquote der LZB"),
+    ("K3E3", "Durchschnittliche Zugangsrate der LZB"),
+    ("K3E4", "Durchschnittliche Abgangsrate der LZB"),
+)}
 GROUP_BY = {"office": "Dienststelle", "sex": "Geschlecht", "fluchtkontext": "Fluchtkontext",
             "alleinerziehend": "alleinerziehend"}
 
@@ -83,6 +101,7 @@ DOMAINS: dict[str, tuple[Mapping[str, str], str | None]] = {
     "wz_section": (WZ_SECTION, "ohne Wirtschaftsabschnitt"),
     "profile_group": (PROFILE_GROUP, "ohne Profillage"),
     "group_by": (GROUP_BY, None),
+    "figure": (FIGURE, None),
     "role": (ROLE, "ohne Rolle"),
     "audit_action": (AUDIT_ACTION, None),
     "audit_outcome": (AUDIT_OUTCOME, None),
@@ -94,7 +113,7 @@ COLUMN_DOMAINS = {"plan_status": "plan_status", "plan_type": "plan_type",
                   "wz_section": "wz_section", "profile_group": "profile_group"}
 #: parameter name -> domain
 PARAM_DOMAINS = {"legal_basis": "legal_basis", "profile_group": "profile_group", "sex": "sex",
-                 "group_by": "group_by"}
+                 "group_by": "group_by", "figure": "figure"}
 #: an empty cell with a meaning the report gives it (reports.md: R02 never contacted is "nie")
 EMPTY_MEANINGS = {("R02", "last_contact"): "nie"}
 #: the first-column label of a total row; never relabelled

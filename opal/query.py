@@ -136,12 +136,16 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
 
 def _fill_targets(ctx: Context, bind: Mapping[str, Any],
                   raw_rows: list[dict[str, Any]]) -> None:
-    """Put the year's target of each row's ``figure`` into its ``target`` (office, else county,
-    else none): the app database holds them, the case SQL cannot read it."""
-    year = int(bind["month"]) // 12
-    found = lookup(ctx.app_db, year, str(bind.get("office") or ""))
+    """Put the target of each row's ``figure`` into its ``target`` (office, else county, else
+    none) for the year of the row's ``month_idx`` (R18: one row per month), else of ``month``:
+    the app database holds them, the case SQL cannot read it."""
+    office = str(bind.get("office") or "")
+    by_year: dict[int, dict[str, Decimal]] = {}
     for row in raw_rows:
-        row["target"] = found.get(str(row.get("figure")))
+        year = int(row.get("month_idx", bind["month"])) // 12
+        if year not in by_year:
+            by_year[year] = lookup(ctx.app_db, year, office)
+        row["target"] = by_year[year].get(str(row.get("figure")))
 
 
 def _offices(conn: Connection, defn: ReportDefinition, args: Mapping[str, Any]

@@ -27,7 +27,7 @@ RUNS: dict[str, set[str]] = {
     **{code: {"team_lead", "office_lead", "controlling"} for code in ("R09", "R10", "R11")},
     **{code: {"controlling", "office_lead"} for code in ("R12", "R13", "R14", "R16")},
     "R15": {"controlling"},
-    "R17": {"controlling", "office_lead"},
+    **{code: {"controlling", "office_lead"} for code in ("R17", "R18")},
 }
 
 
