@@ -83,6 +83,7 @@ test: $(STAMP) system-deps lint typecheck pytest
 FAKE := faketime -f
 CLOCK_PYTEST := $(BIN)/pytest -q -p no:cacheprovider -k 'not pg' -m 'not timed_wait'
 test-clock: $(STAMP) system-deps
+	@$(MAKE) --no-print-directory $(AXE) || true
 	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	$(FAKE) '+400d' $(CLOCK_PYTEST)
 	TZ=Europe/Berlin $(FAKE) '@2027-03-28 01:40:00' $(CLOCK_PYTEST)
