@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
+from opal import charts
 from opal.labels import labeller, shown_row
 from opal.renderers import cells
 from opal.renderers.base import Format, Rendered
+from opal.renderers.svgchart import svg
 from opal.resources import resource_dir
 from opal.result import ColumnDef, Result
 
@@ -94,6 +97,12 @@ def build_table(result: Result, *, page: int = 1, per_page: int | None = None,
                  else 0, total, total_rows, cells.SUPPRESSED_LEGEND if shows_mark else "", hrefs)
 
 
+def chart_svg(result: Result) -> Markup | None:
+    """The report's chart as inline SVG (above the table), or None: ``opal.charts``."""
+    chart = charts.chart_for(result)
+    return None if chart is None else svg(chart, f"chart-{result.code}")
+
+
 def environment() -> Environment:
     """A Jinja environment over ``templates/`` with autoescape always on."""
     return Environment(loader=FileSystemLoader(TEMPLATES),
@@ -110,5 +119,5 @@ class HtmlRenderer:
         head = cells.header(result)
         body = environment().get_template("report_standalone.html").render(
             result=result, table=table, generated=head.made, as_of=head.as_of,
-            params=head.params)
+            params=head.params, chart=chart_svg(result))
         return FORMAT.rendered(result, body.encode("utf-8"))

@@ -17,9 +17,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
+from opal import charts
 from opal.labels import labeller, shown_row
 from opal.renderers.base import Format, Rendered
 from opal.renderers.cells import SUPPRESSED_LEGEND, format_value, header, totals
+from opal.renderers.pdfchart import drawing
 from opal.renderers.pdfpage import (
     FONT,
     FONT_BOLD,
@@ -55,6 +57,8 @@ SOCIAL_DATA_MARKING = "Sozialdaten – nur für den dienstlichen Gebrauch (§ 35
 #: unless it alone is wider than this (a hostile or absurd value)
 MAX_WORD = 150.0
 
+#: space between a chart and the table below it (pt)
+CHART_GAP = 8
 HEAD_BG = colors.HexColor("#E4E8ED")
 ZEBRA = colors.HexColor("#F3F5F7")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -141,12 +145,14 @@ def _align(col: ColumnDef) -> str:
     return "RIGHT" if col.numeric else "CENTER" if col.type == "bool" else "LEFT"
 
 
-def paginate(heights: list[float], room: float) -> list[tuple[int, int]]:
-    """Split rows into pages greedily: ``[(start, end), ...]`` with each page's rows in ``room``."""
+def paginate(heights: list[float], room: float, first: float | None = None
+             ) -> list[tuple[int, int]]:
+    """Split rows into pages greedily: ``[(start, end), ...]`` with each page's rows in ``room``
+    (the first page's in ``first``, when a chart stands above the table)."""
     pages: list[tuple[int, int]] = []
     start, used = 0, 0.0
     for i, height in enumerate(heights):
-        if used + height > room and i > start:
+        if used + height > (room if pages or first is None else first) and i > start:
             pages.append((start, i))
             start, used = i, 0.0
         used += height
@@ -205,8 +211,14 @@ class ResultPdf(ReportPage):
             table = self._table([head], [head_height], sums=False)
             return [table, Spacer(1, 6), para("Keine Einträge.", style("empty", 9))]
         story: list[Flowable] = []
-        for start, end in paginate(heights, room):
-            if story:
+        first = None
+        chart = charts.chart_for(self.result)
+        if chart is not None:  # above the table, the same points (reports.md, R18)
+            figure = drawing(chart, self.frame_width)
+            story += [figure, Spacer(1, CHART_GAP)]
+            first = room - figure.height - CHART_GAP
+        for start, end in paginate(heights, room, first):
+            if start:
                 story.append(PageBreak())
             sums = self.totals is not None and end == len(rows)
             story.append(self._table([head] + rows[start:end],

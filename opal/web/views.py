@@ -3,7 +3,7 @@ suppress, render, audit happen there, for every caller alike)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 from urllib.parse import urlencode
@@ -30,10 +30,11 @@ from opal.params import BAD_STAFF
 from opal.pipeline import RunRequest, admit, linked, run, run_file
 from opal.renderers import DOWNLOADS, Rendered
 from opal.renderers.cells import format_param
-from opal.renderers.html import PER_PAGE, build_table
+from opal.renderers.html import PER_PAGE, build_table, chart_svg
 from opal.result import Result
 from opal.roles import as_seen_by
 from opal.web.auth import client_address
+from opal.web.drill import links_for
 from opal.web.forms import build_fields, other_errors
 from opal.web.portal import case_manager_choices, live, offices, portal, round_hours
 from opal.web.security import download_allowed
@@ -123,20 +124,23 @@ def _page(definition: ReportDefinition, args: dict[str, Any], errors: dict[str, 
              if any(p.type == "staff" for p in definition.params) else None)
     found = (offices() if any(p.type == "office" for p in definition.params) else None)
     fields = build_fields(definition, args, errors, data.as_of if data else None, staff, found)
-    table = downloads = None
+    table = downloads = chart = None
     if result is not None:
+        chart = chart_svg(result)
         page = int(result.extra.get("page") or 1)
         table = build_table(result, page=page, per_page=PER_PAGE, sortable=definition.sort,
                             sort_href=lambda key, desc: _href(definition.code, args, sort=key,
                                                               desc="1" if desc else "0"),
-                            links=_drill_through(result))
+                            links=links_for(result, current_user.actor(), portal().catalogue,
+                                            offices,
+                                            lambda: case_manager_choices(current_user.actor())))
         plain = {k: v for k, v in args.items() if k != "page"}
         downloads = [(f.label, f"/reports/{definition.code}.{f.name}?{urlencode(plain)}")
                      for f in DOWNLOADS if f.name in definition.formats]
     html = render_template(
         "report.html", definition=definition, fields=fields, errors=errors,
         other_errors=other_errors(definition, errors), result=result, table=table,
-        downloads=downloads, params=_params_as_run(definition, result),
+        downloads=downloads, params=_params_as_run(definition, result), chart=chart,
         page_href=lambda n: _href(definition.code, args, page=str(n)),
         **_delivery_parts(definition, args, result))
     return html, status
@@ -151,22 +155,6 @@ def _delivery_parts(definition: ReportDefinition, args: dict[str, str],
     return {"subscribe": bool(result is not None and formats), "sub_params": keep,
             "formats": formats, "weekdays": WEEKDAYS, "form": None,
             "history": inbox.has_any(portal().app_db, current_user.user_id, definition.code)}
-
-
-def _drill_through(result: Result) -> Callable[[dict[str, Any]], dict[str, str]] | None:
-    """R01's case manager cells open the lists for that case manager (reports.md,
-    drill-through), only where access offers that case manager to the viewer."""
-    keys = {c.key for c in result.columns}
-    if result.code != "R01" or not {"staff_id", "case_manager"} <= keys:
-        return None
-    offered = case_manager_choices(current_user.actor())
-
-    def links(row: dict[str, Any]) -> dict[str, str]:
-        staff_id = row.get("staff_id")
-        if not isinstance(staff_id, str) or staff_id not in offered:
-            return {}
-        return {"case_manager": "/reports?" + urlencode({"case_manager": staff_id})}
-    return links
 
 
 def _params_as_run(definition: ReportDefinition, result: Result | None
