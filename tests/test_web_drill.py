@@ -94,3 +94,21 @@ def test_roles_without_the_target_report_get_no_link() -> None:
     assert links is not None
     assert links({"office": "Nord"}) == {}  # two offices of that name: no guess
     assert links({"office": "Süd"}) == {"office": "/reports/R17?month=2026-10&office=O3"}
+
+
+def test_r18_bad_parameters_over_http_are_a_400_naming_each(
+        role_clients: dict[str, FlaskClient]) -> None:
+    ctrl = role_clients["controlling"]
+    for months in ("11", "61"):
+        bad = ctrl.get(f"/reports/R18.json?months={months}")
+        assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"months"}
+    for months in ("12", "60"):
+        assert len(ctrl.get(f"/reports/R18.json?months={months}").get_json()["rows"]) == int(
+            months)
+    both = ctrl.get("/reports/R18.json?figure=K9&months=61")
+    assert both.status_code == 400 and set(both.get_json()["errors"]) == {"figure", "months"}
+    page = ctrl.get("/reports/R18?figure=K9")
+    assert page.status_code == 400 and 'id="e-figure"' in page.get_data(True)
+    # access first: a role that may not run R18 is denied whatever it asks
+    for key in ("case_manager", "team_lead", "admin"):
+        assert role_clients[key].get("/reports/R18.json?figure=K9").status_code == 403
