@@ -77,6 +77,9 @@ test: $(STAMP) system-deps lint typecheck pytest
 # The SQLite leg with the system clock shifted: 400 days ahead, and across a daylight-saving change
 # in Europe/Berlin (README, Testing). Not part of `make test`: it doubles the run time. The monotonic
 # clock is faked too: libfaketime 0.9.10 makes Python's time.sleep fail (EINVAL) otherwise.
+# The daylight-saving run shifts by an offset, not to an absolute '@' time: with '@' every process
+# starts its own clock at that moment, so a command started later would run earlier than the
+# server that published before it.
 # A thread's timed wait (Thread.join(t), Event.wait(t)) never expires under a faked monotonic
 # clock (libfaketime issues 390 and 469): the one test that needs it (a hung directory given up
 # after its timeout; it reads no date) is left out of these runs.
@@ -86,7 +89,10 @@ test-clock: $(STAMP) system-deps
 	@$(MAKE) --no-print-directory $(AXE) || true
 	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	$(FAKE) '+400d' $(CLOCK_PYTEST)
-	TZ=Europe/Berlin $(FAKE) '@2027-03-28 01:40:00' $(CLOCK_PYTEST)
+	@s=$$(( $$(date -d '2027-03-28 00:40:00 UTC' +%s) - $$(date +%s) )); \
+	case $$s in -*) ;; *) s="+$$s";; esac; \
+	echo "TZ=Europe/Berlin $(FAKE) '$$s' (2027-03-28 01:40 CET)"; \
+	TZ=Europe/Berlin $(FAKE) "$$s" $(CLOCK_PYTEST)
 
 # Demo: Kreis-scale export (fixed seed), refresh, demo users, gunicorn on 127.0.0.1:5000.
 run: $(STAMP)
