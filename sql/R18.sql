@@ -1,7 +1,8 @@
 -- R18 Kennzahl im Zeitverlauf: one figure of R17 (:figure) for each month m of the series
 -- :month - :months + 1 .. :month (oldest first), for the county or one office (:office, '' =
--- county), optionally one sex (:sex, '' = all). Derived mechanically from sql/R17.sql (see its
--- header for the rules): R17's `a` with :month replaced by each month m of the series and
+-- county), optionally one sex (:sex, '' = all). Written by `python -m opal.trend_sql` from
+-- sql/R17.sql (see its header for the rules; do not edit here, change R17.sql and run it
+-- again): R17's `a` with :month replaced by each month m of the series and
 -- without the previous year's p_* columns, so that R18's value for m is R17's value for m
 -- (tests/test_reports_trend.py checks it for every figure). The facts are first summed per
 -- month over office and sex (g: one row per month of m - 23 .. :month, K2E3 reaches back 23

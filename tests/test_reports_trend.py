@@ -199,6 +199,17 @@ def test_r18_every_format_carries_the_same_numbers(trend_ctx: Context, tmp_path:
     assert "Seite 1 von" in out
 
 
+def test_r18_sql_is_r17s_rewritten() -> None:
+    """sql/R18.sql is what ``opal.trend_sql`` makes of sql/R17.sql: a change to R17's rules
+    must be carried over (``python -m opal.trend_sql``)."""
+    from opal.resources import resource_dir
+    from opal.trend_sql import r18_from_r17
+
+    sql = resource_dir("sql")
+    assert r18_from_r17((sql / "R17.sql").read_text(encoding="utf-8")) == (
+        sql / "R18.sql").read_text(encoding="utf-8")
+
+
 def test_r18_figure_choices_are_the_15_figures_with_their_labels() -> None:
     from opal.labels import FIGURE
 
