@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from opal.catalogue import ReportDefinition
+from opal.catalogue import BundleDefinition, Catalogue, ReportDefinition
 from opal.errors import AccessDenied
-from opal.roles import Role, Scope, link_of, role_of
+from opal.roles import Role, Scope, link_of, may_set, role_of
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,14 @@ def can_run(actor: Actor, report: ReportDefinition) -> bool:
     if role is None or role.scope is None or role.name not in report.roles:
         return False
     return report.kind in role.kinds and actor.link_id(role) is not None
+
+
+def can_run_bundle(actor: Actor, bundle: BundleDefinition, catalogue: Catalogue) -> bool:
+    """True only when the actor may run every part as the bundle sets it (deny by default: a
+    role missing one part sees no bundle and is refused it)."""
+    parts = catalogue.parts(bundle)
+    return len(parts) == len(bundle.runs) and bool(parts) and all(
+        can_run(actor, defn) and may_set(actor.role, defn, params) for defn, params in parts)
 
 
 def scope_for(actor: Actor, live: bool) -> Scope:

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar, cast
 
-from opal.access import Actor, can_run
+from sqlalchemy import text
+
+from opal.access import Actor, can_run, can_run_bundle
 from opal.audit import record
-from opal.catalogue import ReportDefinition
+from opal.catalogue import BUNDLE_FORMATS, BundleDefinition, ReportDefinition
+from opal.collation import din5007
 from opal.context import Context
 from opal.disclosure import under_control
 from opal.errors import (
@@ -32,9 +35,15 @@ from opal.errors import (
     RateLimited,
     ReportNotFound,
 )
-from opal.params import clean_for_log
+from opal.localtime import format_local
+from opal.params import clean_for_log, safe_name
 from opal.query import NoData, check_linked, fetch, shape_rows, sort_rows, suppress_rows
 from opal.renderers import FORMAT_NAMES, Rendered, get_format, get_renderer
+from opal.renderers.cells import format_date, format_param
+from opal.renderers.pdf import FORMAT as PDF
+from opal.renderers.pdf import ResultPdf
+from opal.renderers.pdfbundle import Part, build_bundle
+from opal.renderers.pdfpage import PageInfo
 from opal.result import Result
 from opal.roles import as_seen_by
 
@@ -150,6 +159,90 @@ def run_file(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None =
     """The run rendered by the registry's renderer for ``req.fmt`` (downloads, ``opal run``)."""
     return run(ctx, req, get_renderer(req.fmt).render if req.fmt in FORMAT_NAMES
                else _no_format, gate=gate)
+
+
+def run_bundle(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None = None
+               ) -> Rendered:
+    """Run every part of the bundle ``req.code`` through ``run`` (each audited as its own run)
+    and make them one PDF; the bundle gets its own audit row, written after the document is
+    made. Access first: a role that may not run every part is refused before any part runs."""
+    audit = _Audit(ctx, req)
+    try:
+        bundle = ctx.catalogue.bundles.get(req.code) if isinstance(req.code, str) else None
+        if bundle is None:
+            raise ReportNotFound()
+        if req.fmt not in BUNDLE_FORMATS:
+            if req.download:
+                raise FormatNotFound()
+            raise ParameterError({"format": "Ein Bündel gibt es nur als PDF."})
+        if gate is not None:
+            gate()
+        audit.stage = "access"
+        if not can_run_bundle(req.actor, bundle, ctx.catalogue):
+            raise AccessDenied()
+        audit.stage = "run"
+        parts = _run_parts(ctx, req, bundle)
+        results = [part.page.result for part in parts if isinstance(part.page, ResultPdf)]
+        if len({r.as_of for r in results}) != 1:
+            raise NoData("Die Daten wurden während der Erstellung erneuert. Bitte rufen Sie "
+                         "das Bündel erneut ab.")
+        audit.seen(results[0].as_of)
+        audit.stage = "render"
+        made = ctx.clock()
+        first = results[0]
+        body = build_bundle(PageInfo(
+            title=bundle.title, unit=first.unit, code=bundle.name,
+            params=tuple((p.label, format_param(p)) for p in first.params
+                         if p.name in bundle.params),
+            as_of=format_date(first.as_of), created=format_local(made, ctx.config.timezone)),
+            parts)
+    except OpalError as exc:
+        audit.refused(exc)
+        raise
+    except Exception as exc:
+        raise audit.failed(exc) from exc
+    rows = sum(r.row_count for r in results)
+    audit.write("ok", rows=rows, message=f"Bündel {bundle.name}: {len(parts)} Teile")
+    stamp = made.strftime("%Y%m%dT%H%M%SZ")
+    return Rendered(f"OPAL_{bundle.name}_{first.as_of.isoformat()}_{stamp}.pdf", PDF.mimetype,
+                    body, rows)
+
+
+def _run_parts(ctx: Context, req: RunRequest, bundle: BundleDefinition) -> list[Part]:
+    """Each run of the bundle through ``run`` (its own audit row), laid out for the PDF."""
+    unknown = [k for k in req.args if k not in bundle.params]
+    if unknown:
+        raise ParameterError({safe_name(k) if isinstance(k, str) else "?":
+                              "Diesen Parameter gibt es für dieses Bündel nicht."
+                              for k in unknown})
+    parts: list[Part] = []
+    for run_def in bundle.runs:
+        defn = ctx.catalogue.reports[run_def.report]
+        given = {k: v for k, v in req.args.items() if any(p.name == k for p in defn.params)}
+        base = {**given, **dict(run_def.params)}
+        units = _offices(ctx) if run_def.for_each == "office" else [None]
+        for unit in units:
+            args = base if unit is None else {**base, "office": unit}
+            page = run(ctx, RunRequest(defn.code, req.actor, args, "pdf", req.client), ResultPdf)
+            parts.append(Part(_part_label(defn, page.result, run_def.label,
+                                          run_def.set_params), page))
+    return parts
+
+
+def _offices(ctx: Context) -> list[str]:
+    """The offices of the live data by name (German order): a ``for_each = "office"`` run."""
+    with ctx.case_db.connect() as conn:
+        rows = [(str(i), str(n)) for i, n in conn.execute(
+            text("SELECT office_id, name FROM office"))]
+    return [i for i, n in sorted(rows, key=lambda r: (din5007(r[1]), r[1], r[0]))]
+
+
+def _part_label(defn: ReportDefinition, result: Result, label: str,
+                set_params: frozenset[str]) -> str:
+    """The part's line in the contents: code, title and what the bundle set (an office's
+    name, a figure), or the run's own label."""
+    shown = label or ", ".join(format_param(p) for p in result.params if p.name in set_params)
+    return f"{defn.code} {defn.title}" + (f" – {shown}" if shown else "")
 
 
 def admit(ctx: Context, req: RunRequest) -> ReportDefinition:

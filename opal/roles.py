@@ -193,3 +193,28 @@ def fixed_binds(role_name: str | None, scope: Scope) -> Scope:
     role = role_of(role_name)
     fixed = (role.fixed_params or {}) if role is not None else {}
     return {name: scope[key] for name, key in fixed.items()}
+
+
+def may_set(role_name: str | None, defn: ReportDefinition,
+            params: Mapping[str, str]) -> bool:
+    """Whether the role's view of ``defn`` lets a bundle set ``params`` (name -> value, "" for
+    one run per unit): not a parameter the scope fixes (an office lead's ``office``), not a
+    withheld choice. With ``can_run`` per report, this is who may run a bundle."""
+    role = role_of(role_name)
+    if role is None:
+        return False
+    seen = {p.name: p for p in as_seen_by(role_name, defn).params}
+    for name, value in params.items():
+        if name not in seen:
+            return False
+        if value and seen[name].type == "code" and value not in seen[name].choices:
+            return False
+    return True
+
+
+def bundle_roles(parts: list[tuple[ReportDefinition, Mapping[str, str]]]) -> tuple[str, ...]:
+    """The roles that may run every part of a bundle (report kinds, roles listed, parameters
+    the bundle sets): the catalogue lists the bundle for these only."""
+    return tuple(name for name in REPORT_ROLES if parts and all(
+        name in defn.roles and defn.kind in ROLES[name].kinds and may_set(name, defn, params)
+        for defn, params in parts))

@@ -4,9 +4,18 @@ The modules depend one way only: model <- load <- check."""
 
 from __future__ import annotations
 
-from opal.catalogue.check import check_catalogue, check_definition, load_and_check, run_on_empty
+from opal.catalogue.check import (
+    check_bundle,
+    check_catalogue,
+    check_definition,
+    load_and_check,
+    run_on_empty,
+)
 from opal.catalogue.load import default_dirs, load_catalogue, placeholders, split_sql
 from opal.catalogue.model import (
+    BUNDLE_FORMATS,
+    BundleDefinition,
+    BundleRun,
     Catalogue,
     CatalogueError,
     DateRange,
@@ -14,6 +23,6 @@ from opal.catalogue.model import (
     ReportDefinition,
 )
 
-__all__ = ["Catalogue", "CatalogueError", "DateRange", "ParamDef", "ReportDefinition",
+__all__ = ["BUNDLE_FORMATS", "BundleDefinition", "BundleRun", "check_bundle", "Catalogue", "CatalogueError", "DateRange", "ParamDef", "ReportDefinition",
            "check_catalogue", "check_definition", "default_dirs", "load_and_check",
            "load_catalogue", "placeholders", "run_on_empty", "split_sql"]

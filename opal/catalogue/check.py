@@ -12,7 +12,16 @@ from sqlalchemy.pool import StaticPool
 from opal import dates
 from opal.casedb.schema import d_meta, d_month, metadata
 from opal.catalogue.load import load_catalogue, placeholders
-from opal.catalogue.model import CODE, KINDS, NAME, ORIENTATIONS, Catalogue, CatalogueError
+from opal.catalogue.model import (
+    CODE,
+    FOR_EACH,
+    KINDS,
+    NAME,
+    ORIENTATIONS,
+    BundleDefinition,
+    Catalogue,
+    CatalogueError,
+)
 from opal.catalogue.model import ReportDefinition as Defn
 from opal.compute import ComputeError, parse
 from opal.disclosure import CELL_KINDS, CONTROLLED_ROLES, kind_of
@@ -21,7 +30,7 @@ from opal.errors import ParameterError
 from opal.params import CONTROL_ARGS, DATE_DEFAULTS, PARAM_TYPES, RESERVED, parse_params
 from opal.renderers import FORMAT_NAMES
 from opal.result import COLUMN_TYPES
-from opal.roles import REPORT_KINDS, REPORT_ROLES, ROLES
+from opal.roles import REPORT_KINDS, REPORT_ROLES, ROLES, bundle_roles
 
 #: the data date of the empty generation every report is dry-run against
 CHECK_AS_OF = date(2026, 11, 23)
@@ -300,7 +309,61 @@ def check_catalogue(catalogue: Catalogue) -> list[str]:
             faulty.add(defn.code)
         problems.extend(found)
     problems.extend(run_on_empty(catalogue, skip=faulty))
+    for bundle in catalogue.bundles.values():
+        problems.extend(check_bundle(bundle, catalogue))
     return problems
+
+
+#: a syntactically valid office id: the dry parse of a ``for_each = "office"`` run
+_ANY_OFFICE = "X"
+
+
+def check_bundle(b: BundleDefinition, catalogue: Catalogue) -> list[str]:
+    """Every fault of one bundle: unknown reports, parameters the report would refuse (parsed
+    as a request on the check's data date), ``for_each``, and a bundle nobody may run."""
+    out: list[str] = []
+    if not NAME.fullmatch(b.name):
+        out.append(f"name {b.name!r} is not lower case letters, digits and _")
+    if not b.title:
+        out.append("title is empty")
+    if not b.runs:
+        out.append("no runs")
+    for i, run in enumerate(b.runs):
+        where = f"runs[{i}] {run.report}"
+        defn = catalogue.get(run.report)
+        if defn is None:
+            out.append(f"{where}: no such report")
+            continue
+        args = dict(run.params)
+        if run.for_each is not None:
+            if run.for_each not in FOR_EACH:
+                out.append(f"{where}: for_each {run.for_each!r} is not one of "
+                           + ", ".join(FOR_EACH))
+                continue
+            if not any(p.name == run.for_each and p.type == run.for_each for p in defn.params):
+                out.append(f"{where}: for_each {run.for_each!r} needs an {run.for_each!r} "
+                           "parameter")
+                continue
+            if run.for_each in args:
+                out.append(f"{where}: {run.for_each!r} both in params and for_each")
+            args[run.for_each] = _ANY_OFFICE
+        if "pdf" not in defn.formats:
+            out.append(f"{where}: the report has no PDF")
+        try:
+            parse_params(defn, args, CHECK_AS_OF, allow_sort=False)
+        except ParameterError as exc:
+            out.extend(f"{where}: parameter {name!r}: {message}"
+                       for name, message in sorted(exc.errors.items()))
+    for name in b.params:
+        takers = [run for run in b.runs if (d := catalogue.get(run.report)) is not None
+                  and any(p.name == name for p in d.params)]
+        if not takers:
+            out.append(f"params: no run's report declares {name!r}")
+        if any(name in run.set_params for run in takers):
+            out.append(f"params: {name!r} is also set by a run")
+    if b.runs and not out and not bundle_roles(catalogue.parts(b)):
+        out.append("no role may run every part")
+    return [f"bundle {b.name}: {p}" for p in out]
 
 
 def load_and_check(reports_dir: Path | None = None, sql_dir: Path | None = None) -> Catalogue:

@@ -8,7 +8,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from opal.catalogue.model import Catalogue, DateRange, ParamDef, ReportDefinition
+from opal.catalogue.model import (
+    BundleDefinition,
+    BundleRun,
+    Catalogue,
+    DateRange,
+    ParamDef,
+    ReportDefinition,
+)
 from opal.disclosure import Disclosure, SumRelation
 from opal.resources import resource_dir
 from opal.result import ColumnDef
@@ -21,6 +28,8 @@ _PARAM_KEYS = {"name", "type", "label", "min", "max", "default", "choices", "lab
 _COLUMN_KEYS = {"key", "label", "type", "decimals", "count", "compute", "suppress_with",
                 "hidden", "total", "disclosure", "behind", "stocks",
                 "places_from"}
+_BUNDLE_KEYS = {"name", "title", "help", "params", "runs"}
+_RUN_KEYS = {"report", "params", "for_each", "label"}
 _DISCLOSURE_KEYS = {"gesamt", "sums"}
 _SUM_KEYS = {"total", "parts", "derived"}
 
@@ -230,4 +239,66 @@ def load_catalogue(reports_dir: Path | None = None, sql_dir: Path | None = None)
         if defn.code in cat.reports:
             cat.problems.append(f"{path.name}: code {defn.code} defined twice")
         cat.reports[defn.code] = defn
+    bundles_dir = reports_dir / "bundles"
+    if bundles_dir.is_dir():
+        for path in sorted(bundles_dir.glob("*.toml")):
+            bundle = load_bundle(path, cat.problems)
+            if bundle is not None:
+                cat.bundles[bundle.name] = bundle
     return cat
+
+
+def _arg(value: Any) -> str | None:
+    """A TOML parameter value as a request would give it (``true`` -> "1"); None if no scalar."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | str):
+        return str(value)
+    return None
+
+
+def _run(raw: Any, where: str, problems: list[str]) -> BundleRun | None:
+    """Read one ``[[runs]]`` entry of a bundle."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("report"), str):
+        problems.append(f"{where}: expected a table with a report code")
+        return None
+    for key in sorted(set(raw) - _RUN_KEYS):
+        problems.append(f"{where}: unknown key {key!r}")
+    params = raw.get("params", {})
+    if not isinstance(params, dict):
+        problems.append(f"{where}: params must be a table")
+        params = {}
+    pairs: list[tuple[str, str]] = []
+    for name, value in params.items():
+        arg = _arg(value)
+        if arg is None:
+            problems.append(f"{where}: parameter {name!r} must be a string, number or boolean")
+            continue
+        pairs.append((str(name), arg))
+    for_each = raw.get("for_each")
+    return BundleRun(report=raw["report"], params=tuple(pairs),
+                     for_each=None if for_each is None else str(for_each),
+                     label=str(raw.get("label", "")))
+
+
+def load_bundle(path: Path, problems: list[str]) -> BundleDefinition | None:
+    """Read one ``bundles/<name>.toml``; append any fault to ``problems``."""
+    where = f"bundles/{path.name}"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"{where}: cannot be read: {exc}")
+        return None
+    for key in sorted(set(raw) - _BUNDLE_KEYS):
+        problems.append(f"{where}: unknown key {key!r}")
+    name = str(raw.get("name", ""))
+    if name != path.stem:
+        problems.append(f"{where}: name {name!r} does not match the file name")
+    runs_raw = raw.get("runs", [])
+    if not isinstance(runs_raw, list):
+        problems.append(f"{where}: runs must be a list of tables")
+        runs_raw = []
+    runs = [_run(r, f"{where} runs[{i}]", problems) for i, r in enumerate(runs_raw)]
+    return BundleDefinition(
+        name=name, title=str(raw.get("title", "")), help=str(raw.get("help", "")), runs=tuple(r for r in runs if r is not None),
+        params=_tuple(raw.get("params"), f"{where} params", problems))

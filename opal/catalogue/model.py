@@ -90,15 +90,65 @@ class ReportDefinition:
         raise KeyError(name)
 
 
+#: what ``for_each`` may name: one run per office of the live data, its ``office`` parameter set
+FOR_EACH = ("office",)
+#: the formats a bundle is made in: one paginated document
+BUNDLE_FORMATS = ("pdf",)
+
+
+@dataclass(frozen=True)
+class BundleRun:
+    """One entry of a bundle: a report with the parameters the bundle sets (as a request would
+    give them), or one run per office of the live data (``for_each = "office"``)."""
+
+    report: str
+    params: tuple[tuple[str, str], ...] = ()
+    for_each: str | None = None
+    label: str = ""  # the table of contents' addition to the report title ("Gesamter Kreis")
+
+    @property
+    def set_params(self) -> frozenset[str]:
+        """The parameters the bundle fixes for this run (a role that must not set one of them,
+        like an office lead's ``office``, cannot run the bundle)."""
+        return frozenset(name for name, _ in self.params) | (
+            {self.for_each} if self.for_each else set())
+
+
+@dataclass(frozen=True)
+class BundleDefinition:
+    """A named list of report runs made into one document (``reports/bundles/<name>.toml``)."""
+
+    name: str
+    title: str
+    help: str
+    runs: tuple[BundleRun, ...]
+    #: parameters the caller may give (``month``): passed to every run whose report declares it
+    params: tuple[str, ...] = ()
+
+
 @dataclass
 class Catalogue:
     """All loaded definitions by code, plus the problems met while loading them."""
 
     reports: dict[str, ReportDefinition] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    bundles: dict[str, BundleDefinition] = field(default_factory=dict)
 
     def get(self, code: str) -> ReportDefinition | None:
         return self.reports.get(code)
+
+    def parts(self, bundle: BundleDefinition) -> list[tuple[ReportDefinition, dict[str, str]]]:
+        """Each run's report and the parameters the bundle sets (``for_each``: "" for "each");
+        a run of an unknown report is left out (the check names it)."""
+        out = []
+        for run in bundle.runs:
+            defn = self.reports.get(run.report)
+            if defn is not None:
+                params = dict(run.params)
+                if run.for_each:
+                    params[run.for_each] = ""
+                out.append((defn, params))
+        return out
 
     def __iter__(self) -> Iterator[ReportDefinition]:
         return iter(self.reports[c] for c in sorted(self.reports))

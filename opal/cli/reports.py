@@ -13,7 +13,7 @@ from opal.catalogue import CatalogueError, check_catalogue, load_catalogue
 from opal.cli.common import cli_clock, load_config
 from opal.context import Context
 from opal.errors import AccessDenied, OpalError, ParameterError, ReportNotFound
-from opal.pipeline import RunRequest, closing_chunks, run_file
+from opal.pipeline import RunRequest, closing_chunks, run_bundle, run_file
 from opal.renderers import FORMAT_NAMES, Rendered
 from opal.users import get_user
 
@@ -47,7 +47,8 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
               help="write to FILE instead of stdout")
 def run_command(code: str, username: str, pairs: tuple[str, ...], fmt: str,
                 output: Path | None) -> None:
-    """Run report CODE as a user: same access check, scope, validation and audit as the web."""
+    """Run report CODE, or the bundle CODE (e.g. monatsbericht: PDF only), as a user: same
+    access check, scope, validation and audit as the web."""
     args = _parse_pairs(pairs)
     config = load_config()
     try:
@@ -69,8 +70,9 @@ def _run_and_write(ctx: Context, code: str, username: str, args: dict[str, str],
     user = get_user(ctx.app_db, username)
     actor = user.actor() if user else Actor(username[:64], None)
 
+    runner = run_bundle if code in ctx.catalogue.bundles else run_file
     try:
-        rendered = run_file(ctx, RunRequest(code, actor, args, fmt, client="cli"))
+        rendered = runner(ctx, RunRequest(code, actor, args, fmt, client="cli"))
     except ReportNotFound:
         click.echo(f"opal run: den Bericht {code[:20]!r} gibt es nicht", err=True)
         sys.exit(EXIT_BAD)
@@ -140,7 +142,8 @@ def check_command(reports_dir: Path | None, sql_dir: Path | None) -> None:
             click.echo(problem, err=True)
         click.echo(f"opal check: {len(problems)} Fehler in {len(catalogue)} Berichten", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(f"opal check: {len(catalogue)} Berichte in Ordnung")
+    click.echo(f"opal check: {len(catalogue)} Berichte und {len(catalogue.bundles)} Bündel "
+               "in Ordnung")
 
 
 COMMANDS: list[click.Command] = [run_command, check_command]

@@ -12,6 +12,7 @@ import io
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -24,6 +25,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
+
+#: drawn on a page once the whole document is laid out (a table of contents' page numbers)
+LateDrawing = Callable[[canvas.Canvas], None]
 
 #: the embedded fonts: the same glyphs (umlauts, ß, ...) on every system
 FONT = "OpalSans"
@@ -105,12 +109,19 @@ class PageInfo:
     marking: str = ""  # person lists: the § 35 SGB I marking, on every page
 
 
-class _NumberedCanvas(canvas.Canvas):
-    """Keep every page until the end so that each can say "Seite n von m" in one layout pass."""
+class NumberedCanvas(canvas.Canvas):
+    """Keep every page until the end so that each can say "Seite n von m" in one layout pass;
+    what only the end knows (a bundle's table of contents) is drawn then, too (``late``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict[str, Any]] = []
+        self.late: dict[int, list[LateDrawing]] = {}
+
+    @property
+    def page_number(self) -> int:
+        """The number of the page being drawn (1-based)."""
+        return len(self._pages) + 1
 
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
         self._pages.append(dict(self.__dict__))
@@ -121,6 +132,8 @@ class _NumberedCanvas(canvas.Canvas):
         for number, state in enumerate(self._pages, 1):
             self.__dict__.update(state)
             self._draw_page_number(number, total)
+            for draw in self.late.get(number, ()):
+                draw(self)
             super().showPage()
         super().save()
 
@@ -164,11 +177,18 @@ class ReportPage:
             title=self.info.title, author="OPAL", creator="OPAL", subject=f"OPAL {self.info.code}",
             keywords="", lang="de-DE", initialFontName=FONT, initialFontSize=8,
         )
-        frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=self._on_page)])
-        doc.build(self.get_story(), canvasmaker=_NumberedCanvas)
+        doc.addPageTemplates([self.page_template("page")])
+        doc.build(self.get_story(), canvasmaker=NumberedCanvas)
         return buf.getvalue()
+
+    def page_template(self, template_id: str) -> PageTemplate:
+        """This page as a template: its size, body frame, header and footer (a bundle holds one
+        per part)."""
+        frame = Frame(self.margin, self._bottom_margin(), self.frame_width, self.frame_height,
+                      id=f"{template_id}-body", leftPadding=0, rightPadding=0, topPadding=0,
+                      bottomPadding=0)
+        return PageTemplate(id=template_id, frames=[frame], onPage=self._on_page,
+                            pagesize=self.pagesize)
 
     def _top_margin(self) -> float:
         return float(10 * mm + self._header_height + 4 * mm)
@@ -191,7 +211,7 @@ class ReportPage:
         return parts
 
     def _on_page(self, canv: Any, doc: Any) -> None:
-        """Draw the header and footer; the page number follows in ``_NumberedCanvas.save``."""
+        """Draw the header and footer; the page number follows in ``NumberedCanvas.save``."""
         canv.saveState()
         width, height = self.pagesize
         y = height - 10 * mm

@@ -20,14 +20,14 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from opal.access import can_run
+from opal.access import can_run, can_run_bundle
 from opal.catalogue import ReportDefinition
 from opal.delivery import inbox
 from opal.delivery.schedule import WEEKDAYS
 from opal.delivery.subscriptions import FORMAT_LABELS
 from opal.errors import ParameterError, RateLimited
 from opal.params import BAD_STAFF
-from opal.pipeline import RunRequest, admit, linked, run, run_file
+from opal.pipeline import RunRequest, admit, linked, run, run_bundle, run_file
 from opal.renderers import DOWNLOADS, Rendered
 from opal.renderers.cells import format_param
 from opal.renderers.html import PER_PAGE, build_table, chart_svg
@@ -71,7 +71,11 @@ def catalogue() -> Any:
         if for_whom is not None and not any(q.type == "staff" for q in definition.params):
             continue
         groups.setdefault(definition.group, []).append(definition)
+    bundles = [] if for_whom is not None or not is_linked else [
+        b for _, b in sorted(ctx.catalogue.bundles.items())
+        if can_run_bundle(actor, b, ctx.catalogue)]
     return render_template("catalogue.html", groups=groups, linked=is_linked, for_whom=for_whom,
+                           bundles=bundles,
                            query=urlencode({"case_manager": for_whom[0]}) if for_whom else "")
 
 
@@ -178,7 +182,9 @@ def download(code: str, fmt: str) -> Any:
         abort(401)
     args = {k: v for k, v in query_args().items() if k != "page"}
     req = RunRequest(code, current_user.actor(), args, fmt, client_address(), download=True)
-    rendered = run_file(portal(), req, gate=_count_download)
+    ctx = portal()
+    runner = run_bundle if code in ctx.catalogue.bundles else run_file
+    rendered = runner(ctx, req, gate=_count_download)
     response = Response(_body(rendered), content_type=rendered.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
     return response
