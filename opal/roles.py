@@ -8,7 +8,7 @@ the reserved parameters (``:_viewer`` ...) its scope binds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -212,7 +212,7 @@ def may_set(role_name: str | None, defn: ReportDefinition,
     return True
 
 
-def bundle_roles(parts: list[tuple[ReportDefinition, Mapping[str, str]]]) -> tuple[str, ...]:
+def bundle_roles(parts: Sequence[tuple[ReportDefinition, Mapping[str, str]]]) -> tuple[str, ...]:
     """The roles that may run every part of a bundle (report kinds, roles listed, parameters
     the bundle sets): the catalogue lists the bundle for these only."""
     return tuple(name for name in REPORT_ROLES if parts and all(

@@ -23,6 +23,7 @@ from opal.catalogue.model import (
     ReportDefinition,
 )
 
-__all__ = ["BUNDLE_FORMATS", "BundleDefinition", "BundleRun", "check_bundle", "Catalogue", "CatalogueError", "DateRange", "ParamDef", "ReportDefinition",
+__all__ = ["BUNDLE_FORMATS", "BundleDefinition", "BundleRun", "Catalogue", "CatalogueError",
+           "DateRange", "ParamDef", "ReportDefinition", "check_bundle",
            "check_catalogue", "check_definition", "default_dirs", "load_and_check",
            "load_catalogue", "placeholders", "run_on_empty", "split_sql"]

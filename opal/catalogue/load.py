@@ -300,5 +300,6 @@ def load_bundle(path: Path, problems: list[str]) -> BundleDefinition | None:
         runs_raw = []
     runs = [_run(r, f"{where} runs[{i}]", problems) for i, r in enumerate(runs_raw)]
     return BundleDefinition(
-        name=name, title=str(raw.get("title", "")), help=str(raw.get("help", "")), runs=tuple(r for r in runs if r is not None),
+        name=name, title=str(raw.get("title", "")), help=str(raw.get("help", "")),
+        runs=tuple(r for r in runs if r is not None),
         params=_tuple(raw.get("params"), f"{where} params", problems))
