@@ -254,7 +254,10 @@ PARTS = [  # label in the contents, the page's parameter line
 def expected_parts() -> list[tuple[str, str]]:
     if "R18" not in load_catalogue().reports:
         return PARTS
-    r18 = [(f"R18 Kennzahl im Zeitverlauf – {f}", f) for f in ("K2", "K3", "K1E2")]
+    r18 = [(f"R18 Kennzahl im Zeitverlauf – {label}", f"Kennzahl: {figure} – ")
+           for figure, label in (("K2", "K2 Integrationsquote"),
+                                 ("K3", "K3 Bestand an Langzeitleistungsbeziehenden"),
+                                 ("K1E2", "K1E2 Zahl der eLb"))]
     return PARTS[:4] + r18 + PARTS[4:]
 
 

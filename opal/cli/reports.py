@@ -142,8 +142,8 @@ def check_command(reports_dir: Path | None, sql_dir: Path | None) -> None:
             click.echo(problem, err=True)
         click.echo(f"opal check: {len(problems)} Fehler in {len(catalogue)} Berichten", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(f"opal check: {len(catalogue)} Berichte und {len(catalogue.bundles)} Bündel "
-               "in Ordnung")
+    click.echo(f"opal check: {len(catalogue)} Berichte in Ordnung, "
+               f"{len(catalogue.bundles)} Bündel")
 
 
 COMMANDS: list[click.Command] = [run_command, check_command]
