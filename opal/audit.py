@@ -59,7 +59,7 @@ def record_in(conn: Connection, *, clock: Clock = system_clock, username: str | 
     ts = clock().astimezone(UTC).replace(tzinfo=None)
     conn.execute(insert(audit_log).values(
         ts=ts, username=(username or None) and username[:64], role=role, action=action,
-        report=report and report[:10], params=params_json(params),
+        report=report and report[:40], params=params_json(params),
         format=format and format[:10], row_count=row_count, outcome=outcome,
         duration_ms=duration_ms, data_as_of=data_as_of,
         message=message and message[:500], client=client and client[:64]))

@@ -78,7 +78,7 @@ class _Audit:
               message: str | None = None) -> None:
         req = self.req
         record(self.ctx.app_db, clock=self.ctx.clock, username=req.actor.username,
-               role=req.actor.role, report=clean_for_log(str(req.code), 10), params=req.args,
+               role=req.actor.role, report=clean_for_log(str(req.code), 40), params=req.args,
                format=clean_for_log(str(req.fmt), 10), row_count=rows, outcome=outcome,
                duration_ms=int((time.monotonic() - self.started) * 1000),
                data_as_of=self.as_of.isoformat() if self.as_of else None, message=message,

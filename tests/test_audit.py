@@ -48,7 +48,7 @@ def test_every_call_is_audited(engine_world: EngineWorld, now: datetime, code: s
     assert {k: row[k] for k in ("username", "role", "action", "report", "format", "outcome",
                                 "row_count", "message", "client")} == {
         "username": user, "role": engine_world.actor(user).role, "action": "run",
-        "report": code.replace("\x00", "\\u0000")[:10], "format": fmt, "outcome": outcome,
+        "report": code.replace("\x00", "\\u0000")[:40], "format": fmt, "outcome": outcome,
         "row_count": rows,
         "message": message, "client": "10.0.0.7"}
     assert row["ts"] == now.replace(tzinfo=None)

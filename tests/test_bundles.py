@@ -290,7 +290,7 @@ def test_monatsbericht_from_the_command_line(world: World, tmp_path: Path) -> No
     rows = world.audit()[before:]
     codes = [label[:3] for label, _ in parts]
     assert [(r["report"], r["format"], r["outcome"]) for r in rows] == [
-        *((code, "pdf", "ok") for code in codes), ("monatsberi", "pdf", "ok")]
+        *((code, "pdf", "ok") for code in codes), ("monatsbericht", "pdf", "ok")]
     assert rows[-1]["message"] == f"Bündel monatsbericht: {len(parts)} Teile"
     assert rows[-1]["data_as_of"] == "2026-11-23"
     assert {r["username"] for r in rows} == {"ctl"}
@@ -321,7 +321,7 @@ def test_a_bad_call_exits_2_and_is_audited_as_invalid(world: World, args: tuple[
     assert done.exit_code == 2, done.output
     assert message in done.stderr
     rows = world.audit()[before:]
-    assert rows[-1]["report"] == "monatsberi" and rows[-1]["outcome"] == "invalid"
+    assert rows[-1]["report"] == "monatsbericht" and rows[-1]["outcome"] == "invalid"
 
 
 def test_a_role_missing_a_part_is_denied_before_any_part_runs(world: World) -> None:
@@ -332,7 +332,7 @@ def test_a_role_missing_a_part_is_denied_before_any_part_runs(world: World) -> N
     assert done.exit_code == 3, done.output
     assert done.stdout == ""
     assert [(r["report"], r["outcome"], r["message"]) for r in world.audit()[before:]] == [
-        ("monatsberi", "denied", "Rolle nicht berechtigt")]
+        ("monatsbericht", "denied", "Rolle nicht berechtigt")]
 
 
 # --------------------------------------------------------------------------- the portal

@@ -60,7 +60,7 @@ audit_log = Table(
     Column("username", String(64)),  #: who (null: anonymous)
     Column("role", String(20)),
     Column("action", String(20), nullable=False),  #: run, login, logout, admin, purge ...
-    Column("report", String(10)),  #: report code for runs
+    Column("report", String(40)),  #: report code (or bundle name) for runs
     Column("params", Text),  #: JSON of the arguments as given (values truncated)
     Column("format", String(10)),
     Column("row_count", Integer),
@@ -114,7 +114,7 @@ subscriptions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer),  #: personal: the owner and only recipient
     Column("audience", String(80)),  #: standard: "role:<role>" or "team:<team_id>"
-    Column("report", String(10), nullable=False),
+    Column("report", String(40), nullable=False),
     Column("params", Text, nullable=False),  #: JSON {name: value} as given on the report page
     Column("format", String(10), nullable=False),
     Column("schedule", String(10), nullable=False),  #: refresh, weekly, monthly
@@ -135,7 +135,7 @@ deliveries = Table(
     Column("user_id", Integer, nullable=False),
     Column("due_at", DateTime, nullable=False),  #: UTC; for "refresh": the publish time
     Column("status", String(10), nullable=False),  #: pending, running, ok, failed, skipped
-    Column("report", String(10), nullable=False),
+    Column("report", String(40), nullable=False),
     Column("format", String(10), nullable=False),
     Column("params", Text),  #: JSON [[label, value], ...] as run
     Column("data_as_of", String(10)),

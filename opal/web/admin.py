@@ -33,7 +33,7 @@ MAX_PAGE = 100_000
 AUDIT_FILTERS = ("username", "role", "action", "outcome", "report", "from", "to")
 AUDIT_CHOICES = {"action": ("run", "login", "logout", "admin", "purge"),
                  "outcome": OUTCOMES, "role": ROLE_NAMES}
-_REPORT = re.compile(r"^[A-Za-z0-9_]{1,10}$")
+_REPORT = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 CSV_HEADER = ("Nr.", "Zeit (UTC)", "Benutzer", "Rolle", "Aktion", "Bericht", "Format",
               "Parameter", "Zeilen", "Ergebnis", "Datenstand", "Hinweis", "Client")
 CSV_COLUMNS = ("id", "ts", "username", "role", "action", "report", "format", "params",
