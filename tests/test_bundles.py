@@ -3,8 +3,9 @@ pypdf; who sees and may run a bundle; one audit row per part and one for the bun
 bundle definition stops the catalogue at load.
 
 The steering export (tests/data/steering, as_of 2026-11-23) has three offices: Ahaus (O1),
-Übach-Palenberg (O3) and Vreden (O2), so ``monatsbericht`` (before R18 joins it) is R17 for the
-county and each office by name, R12, R13, R14 and R16: eight parts, one page each.
+Übach-Palenberg (O3) and Vreden (O2), so ``monatsbericht`` is R17 for the
+county and each office by name, R18 for K2, K3 and K1E2, R12, R13, R14 and R16: eleven parts,
+one page each but R18's two (its chart, then 24 months).
 """
 
 from __future__ import annotations
@@ -169,15 +170,13 @@ def test_the_file_name_is_the_bundle_name(tmp_path: Path) -> None:
 
 
 def test_the_shipped_monatsbericht() -> None:
-    """As reports.md lists it (R18 joins once it is in the catalogue)."""
+    """As reports.md lists it."""
     catalogue = load_catalogue()
     bundle = catalogue.bundles["monatsbericht"]
     runs = [(r.report, dict(r.params), r.for_each) for r in bundle.runs]
     r18 = [("R18", {"figure": f}, None) for f in ("K2", "K3", "K1E2")]
     expected = [("R17", {}, None), ("R17", {}, "office"), *r18, ("R12", {}, None),
                 ("R13", {}, None), ("R14", {}, None), ("R16", {}, None)]
-    if "R18" not in catalogue.reports:
-        expected = [e for e in expected if e[0] != "R18"]
     assert runs == expected
     assert bundle.params == ("month",)
     assert check_bundle(bundle, catalogue) == []
@@ -252,8 +251,6 @@ PARTS = [  # label in the contents, the page's parameter line
 
 
 def expected_parts() -> list[tuple[str, str]]:
-    if "R18" not in load_catalogue().reports:
-        return PARTS
     r18 = [(f"R18 Kennzahl im Zeitverlauf – {label}", f"Kennzahl: {figure} – ")
            for figure, label in (("K2", "K2 Integrationsquote"),
                                  ("K3", "K3 Bestand an Langzeitleistungsbeziehenden"),
@@ -271,12 +268,11 @@ def test_monatsbericht_from_the_command_line(world: World, tmp_path: Path) -> No
     body = out.read_bytes()
     parts = expected_parts()
     total = pages_of(body)
-    assert total == 1 + len(parts)  # the steering export is small: one page a part
+    assert total == 15  # cover, one page per part, two for each R18 (chart and 24 months)
     cover = pdf_text(body, 1)
     toc = contents(cover)
     assert [label for label, _ in toc] == [label for label, _ in parts]
-    assert toc[0][1] == 2
-    assert [page for _, page in toc] == sorted(page for _, page in toc)
+    assert [page for _, page in toc] == [2, 3, 4, 5, 6, 8, 10, 12, 13, 14, 15]
     assert "Monatsbericht" in cover and "Datenstand: 23.11.2026" in cover
     assert "Berichtsmonat: Oktober 2026" in cover
     for n in range(1, total + 1):
