@@ -56,6 +56,15 @@ def can_run_bundle(actor: Actor, bundle: BundleDefinition, catalogue: Catalogue)
         can_run(actor, defn) and may_set(actor.role, defn, params) for defn, params in parts)
 
 
+def may_run(actor: Actor, catalogue: Catalogue, code: str) -> bool:
+    """Whether ``code`` (a report code or a bundle name) may be run by the actor now."""
+    defn = catalogue.get(code)
+    if defn is not None:
+        return can_run(actor, defn)
+    bundle = catalogue.bundles.get(code)
+    return bundle is not None and can_run_bundle(actor, bundle, catalogue)
+
+
 def scope_for(actor: Actor, live: bool) -> Scope:
     """The reserved parameters (except ``_as_of``) for ``actor``; AccessDenied when unlinked."""
     role = role_of(actor.role)

@@ -161,11 +161,12 @@ def run_file(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None =
                else _no_format, gate=gate)
 
 
-def run_bundle(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None = None
-               ) -> Rendered:
+def run_bundle(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None = None,
+               made: list[Result] | None = None) -> Rendered:
     """Run every part of the bundle ``req.code`` through ``run`` (each audited as its own run)
     and make them one PDF; the bundle gets its own audit row, written after the document is
-    made. Access first: a role that may not run every part is refused before any part runs."""
+    made. Access first: a role that may not run every part is refused before any part runs.
+    ``made`` receives the parts' Results (delivery records data date and parameters)."""
     audit = _Audit(ctx, req)
     try:
         bundle = ctx.catalogue.bundles.get(req.code) if isinstance(req.code, str) else None
@@ -188,13 +189,13 @@ def run_bundle(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None
                          "das Bündel erneut ab.")
         audit.seen(results[0].as_of)
         audit.stage = "render"
-        made = ctx.clock()
+        made_at = ctx.clock()
         first = results[0]
         body = build_bundle(PageInfo(
             title=bundle.title, unit=first.unit, code=bundle.name,
             params=tuple((p.label, format_param(p)) for p in first.params
                          if p.name in bundle.params),
-            as_of=format_date(first.as_of), created=format_local(made, ctx.config.timezone)),
+            as_of=format_date(first.as_of), created=format_local(made_at, ctx.config.timezone)),
             parts)
     except OpalError as exc:
         audit.refused(exc)
@@ -203,7 +204,9 @@ def run_bundle(ctx: Context, req: RunRequest, *, gate: Callable[[], None] | None
         raise audit.failed(exc) from exc
     rows = sum(r.row_count for r in results)
     audit.write("ok", rows=rows, message=f"Bündel {bundle.name}: {len(parts)} Teile")
-    stamp = made.strftime("%Y%m%dT%H%M%SZ")
+    if made is not None:
+        made.extend(results)
+    stamp = made_at.strftime("%Y%m%dT%H%M%SZ")
     return Rendered(f"OPAL_{bundle.name}_{first.as_of.isoformat()}_{stamp}.pdf", PDF.mimetype,
                     body, rows)
 

@@ -369,3 +369,56 @@ def test_the_bundle_download_refusals(role_clients: dict[str, Any], key: str, pa
 
 def test_an_anonymous_bundle_download_is_401(shared_web: Any) -> None:
     assert shared_web.test_client().get("/reports/monatsbericht.pdf").status_code == 401
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def test_a_bundle_is_subscribed_delivered_and_fetched_like_a_report(web_app: Any,
+                                                                    clock: Any) -> None:
+    """Controlling subscribes from the catalogue card; `opal deliver` makes one PDF into the
+    inbox (audited: every part and the bundle, client deliver); the office lead may not
+    subscribe (403, audited) and an admin cannot address the office leads with it (400)."""
+    from tests.fixtures.web import csrf_of
+    from tests.test_delivery import audits, login, rows_of, run_deliver
+
+    client = login(web_app, "controlling")
+    page = client.get("/reports")
+    text = page.get_data(True)
+    assert 'name="report" value="monatsbericht"' in text and "Abonnieren" in text
+    form = {"csrf_token": csrf_of(page), "report": "monatsbericht", "format": "pdf",
+            "schedule": "refresh"}
+    assert client.post("/subscriptions", data={**form, "format": "csv"}).status_code == 400
+    assert client.post("/subscriptions", data={**form, "p.office": "O1"}).status_code == 400
+    made = client.post("/subscriptions", data=form)
+    assert made.status_code == 303, made.get_data(True)
+    assert "Monatsbericht" in client.get("/subscriptions").get_data(True)
+    result = run_deliver(web_app, clock)
+    assert (result.delivered, result.failed, result.skipped) == (1, 0, 0)
+    (row,) = rows_of(web_app)
+    assert (row.username, row.status, row.report, row.format) == (
+        "controlling", "ok", "monatsbericht", "pdf")
+    assert row.data_as_of == "2026-11-23"
+    assert json.loads(row.params)["shown"] == [["Berichtsmonat", "Oktober 2026"]]
+    got = client.get(f"/inbox/{row.id}")
+    body = got.data
+    got.close()
+    assert got.status_code == 200 and got.mimetype == "application/pdf"
+    assert contents(pdf_text(body, 1))[0] == (f"{R17} – Gesamter Kreis", 2)
+    runs = audits(web_app, client="deliver")
+    assert runs[-1].report == "monatsbericht" and runs[-1].outcome == "ok"
+    assert {a.report for a in runs[:-1]} == {"R12", "R13", "R14", "R16", "R17", "R18"}
+
+    lead = login(web_app, "office_lead")
+    denied = lead.post("/subscriptions", data={**form, "csrf_token": csrf_of(
+        lead.get("/subscriptions"))})
+    assert denied.status_code == 403
+    assert audits(web_app, action="subscribe", outcome="denied")[-1].report == "monatsbericht"
+    admin = login(web_app, "admin")
+    token = csrf_of(admin.get("/admin/subscriptions"))
+    standard = {"csrf_token": token, "report": "monatsbericht", "params": "", "format": "pdf",
+                "schedule": "refresh", "audience_kind": "role"}
+    assert admin.post("/admin/subscriptions",
+                      data={**standard, "role": "office_lead"}).status_code == 400
+    assert admin.post("/admin/subscriptions",
+                      data={**standard, "role": "controlling"}).status_code == 303

@@ -125,6 +125,11 @@ class BundleDefinition:
     #: parameters the caller may give (``month``): passed to every run whose report declares it
     params: tuple[str, ...] = ()
 
+    @property
+    def code(self) -> str:
+        """What audit rows, subscriptions and deliveries store for it: its name."""
+        return self.name
+
 
 @dataclass
 class Catalogue:

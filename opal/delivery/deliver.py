@@ -48,7 +48,7 @@ from opal.db import init_app_db
 from opal.delivery import subscriptions as subs
 from opal.delivery.schedule import due_since
 from opal.errors import AccessDenied, ExportTooLarge, OpalError, ParameterError, QueryFailed
-from opal.pipeline import RunRequest, run
+from opal.pipeline import RunRequest, run, run_bundle
 from opal.refresh.publish import live_generation
 from opal.renderers import Rendered, get_renderer
 from opal.renderers.cells import format_param
@@ -307,8 +307,10 @@ def make(ctx: Context, config: Config, row: Any, sub: subs.Subscription | None, 
         return "skipped"
     try:  # the pipeline audits the run with its real outcome, file written or not
         made: list[Result] = []
-        rendered = run(ctx, RunRequest(row.report, user.actor(), sub.params, row.format,
-                                       client=CLIENT), partial(_render, made, row.format))
+        req = RunRequest(row.report, user.actor(), sub.params, row.format, client=CLIENT)
+        bundle = ctx.catalogue.bundles.get(row.report)
+        rendered = (run_bundle(ctx, req, made=made) if bundle is not None
+                    else run(ctx, req, partial(_render, made, row.format)))
         path, size, sha = write_file(config, user.id, row.id, row.format, rendered.chunks())
         result = made[0]
     except AccessDenied:  # the pipeline audited why (role, or linkage missing in the live data)
@@ -343,11 +345,13 @@ def make(ctx: Context, config: Config, row: Any, sub: subs.Subscription | None, 
         _finish(ctx.app_db, row.id, owner, clock(), status="failed",
                 message="Nicht zugestellt: die Datei konnte nicht erstellt werden.")
         return "failed"
-    shown = [[p.label, format_param(p)] for p in result.params]
-    params = json.dumps({"values": result.params_json(), "shown": shown, "unit": result.unit},
-                        ensure_ascii=False, default=str)
+    # a bundle records its own parameters (as its first part ran them) and all parts' rows
+    kept = [p for p in result.params if bundle is None or p.name in bundle.params]
+    shown = [[p.label, format_param(p)] for p in kept]
+    params = json.dumps({"values": {p.name: p.value for p in kept}, "shown": shown,
+                         "unit": result.unit}, ensure_ascii=False, default=str)
     _finish(ctx.app_db, row.id, owner, clock(), status="ok", params=params,
-            data_as_of=result.as_of.isoformat(), row_count=result.row_count, size_bytes=size,
+            data_as_of=result.as_of.isoformat(), row_count=rendered.rows, size_bytes=size,
             sha256=sha, file_name=rendered.filename[:120], path=path)
     return "ok"
 

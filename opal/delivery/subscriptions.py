@@ -13,15 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
-from opal.access import Actor, can_run
+from opal.access import Actor, may_run
 from opal.appdb.schema import subscriptions
 from opal.audit import record
+from opal.catalogue import BUNDLE_FORMATS, BundleDefinition, Catalogue
 from opal.clock import Clock, system_clock
 from opal.delivery.schedule import SCHEDULES, Schedule
 from opal.errors import AccessDenied, ParameterError, ReportNotFound
 from opal.params import parse_params
 from opal.renderers import DOWNLOADS
-from opal.roles import REPORT_ROLES
+from opal.roles import REPORT_ROLES, bundle_roles
 
 #: the formats a subscription may deliver: the download formats (files; the page is not one)
 FORMAT_LABELS = {f.name: f.label for f in DOWNLOADS}
@@ -95,23 +96,52 @@ def check(catalogue: Any, code: str, args: Mapping[str, str], form: Mapping[str,
           as_of: date) -> tuple[Any, dict[str, str], str, Schedule]:
     """Validate report, parameters, format and schedule; one ParameterError naming every bad
     field. Returns (definition, parameters to store, format, schedule)."""
+    bundle = catalogue.bundles.get(code) if isinstance(code, str) else None
     defn = catalogue.get(code) if isinstance(code, str) else None
-    if defn is None:
+    if defn is None and bundle is None:
         raise ReportNotFound()
     errors: dict[str, str] = {}
     params = {k: v for k, v in args.items() if k != "page"}
-    try:
-        parse_params(defn, params, as_of, allow_sort=True)
-    except ParameterError as exc:
-        errors.update(exc.errors)
+    if bundle is not None:
+        errors.update(_bundle_errors(catalogue, bundle, params, as_of))
+    else:
+        try:
+            parse_params(defn, params, as_of, allow_sort=True)
+        except ParameterError as exc:
+            errors.update(exc.errors)
     fmt = (form.get("format") or "").strip()
-    if fmt not in FORMATS or fmt not in defn.formats:
+    formats = BUNDLE_FORMATS if bundle is not None else defn.formats
+    if fmt not in FORMATS or fmt not in formats:
         errors["format"] = "Bitte wählen Sie ein Dateiformat dieses Berichts."
     schedule = parse_schedule(form, errors)
     if errors or schedule is None:
         raise ParameterError(errors)
     stored = {k: str(v).strip() for k, v in params.items() if str(v).strip()}
-    return defn, stored, fmt, schedule
+    return bundle if bundle is not None else defn, stored, fmt, schedule
+
+
+def _bundle_errors(catalogue: Catalogue, bundle: BundleDefinition, params: Mapping[str, str],
+                   as_of: date) -> dict[str, str]:
+    """A bundle takes only its own parameters, each as the first report declaring it would."""
+    errors: dict[str, str] = {}
+    for name, value in params.items():
+        takers = [d for d, _ in catalogue.parts(bundle) if name in bundle.params
+                  and any(p.name == name for p in d.params)]
+        if not takers:
+            errors[str(name)[:40]] = "Diesen Parameter gibt es für dieses Bündel nicht."
+            continue
+        try:
+            parse_params(takers[0], {name: value}, as_of, allow_sort=False)
+        except ParameterError as exc:
+            errors.update(exc.errors)
+    return errors
+
+
+def roles_of(catalogue: Catalogue, found: Any) -> tuple[str, ...]:
+    """The roles that may run a report, or every part of a bundle."""
+    if isinstance(found, BundleDefinition):
+        return bundle_roles(catalogue.parts(found))
+    return tuple(found.roles)
 
 
 def subscribe(engine: Engine, catalogue: Any, user_id: int, actor: Actor, code: str,
@@ -119,7 +149,7 @@ def subscribe(engine: Engine, catalogue: Any, user_id: int, actor: Actor, code: 
               clock: Clock = system_clock, client: str = "web") -> int:
     """Store a user's own subscription (the user must be allowed to run the report now)."""
     defn, params, fmt, schedule = check(catalogue, code, args, form, as_of)
-    if not can_run(actor, defn):
+    if not may_run(actor, catalogue, defn.code):
         record(engine, clock=clock, username=actor.username, role=actor.role,
                action="subscribe", report=defn.code, outcome="denied",
                message="Rolle nicht berechtigt", client=client)
@@ -153,7 +183,7 @@ def subscribe_standard(engine: Engine, catalogue: Any, admin: Actor, audience: s
         raise ParameterError({**exc.errors, **errors}) from None
     if errors:
         raise ParameterError(errors)
-    if kind == "role" and value not in defn.roles:
+    if kind == "role" and value not in roles_of(catalogue, defn):
         raise ParameterError({"audience": "Diese Rolle darf den Bericht nicht abrufen."})
     with engine.begin() as conn:
         new_id = _insert(conn, clock, user_id=None, audience=audience, report=defn.code,

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, send_file
 from flask_login import current_user, login_required
 
-from opal.access import can_run
+from opal.access import may_run
 from opal.audit import record
 from opal.delivery import inbox, subscriptions
 from opal.delivery.schedule import WEEKDAYS
@@ -27,7 +27,7 @@ from opal.web.security import download_allowed
 bp = Blueprint("delivery", __name__)
 #: report parameters travel in the subscribe form as ``p.<name>`` (never clash with its fields)
 PARAM_PREFIX = "p."
-_CODE = re.compile(r"^[A-Za-z0-9_]{1,10}$")
+_CODE = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 MAX_PAGE = 10_000
 TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
             "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.")
@@ -36,6 +36,13 @@ TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
 def _as_of() -> Any:
     live = portal_live()
     return live.as_of if live else portal().now().date()
+
+
+def _titles() -> dict[str, str]:
+    """Report code or bundle name -> title, for the inbox and subscription lists."""
+    catalogue = portal().catalogue
+    return {**{d.code: d.title for d in catalogue},
+            **{b.name: b.title for b in catalogue.bundles.values()}}
 
 
 def _audit(action: str, outcome: str, message: str, report: str | None = None) -> None:
@@ -66,7 +73,7 @@ def inbox_page() -> Any:
     found = inbox.entries(p.app_db, current_user.user_id, report=report, limit=inbox.PAGE + 1,
                           offset=(page - 1) * inbox.PAGE)
     more, found = len(found) > inbox.PAGE, found[:inbox.PAGE]
-    titles = {d.code: d.title for d in p.catalogue}
+    titles = _titles()
     keep = {"report": report} if report else {}
     html = render_template("inbox.html", entries=found, titles=titles, report=report,
                            local=_local_time(p.config.timezone), size=_size, page=page,
@@ -90,8 +97,7 @@ def inbox_file(delivery_id: int) -> Any:
                else "unbekannter Postfacheintrag")
         _audit("inbox", "denied", f"{why} {delivery_id}")
         abort(404)
-    definition = p.catalogue.get(stored.report)
-    if definition is None or not can_run(current_user.actor(), definition):
+    if not may_run(current_user.actor(), p.catalogue, stored.report):
         _audit("inbox", "denied", f"Postfacheintrag {delivery_id}: Rolle nicht mehr berechtigt",
                stored.report)
         abort(404)
@@ -131,7 +137,7 @@ def _subscriptions_page(errors: dict[str, str], status: int) -> Any:
     p = portal()
     mine = subscriptions.for_user(p.app_db, current_user.user_id, current_user.role,
                                   current_user.team_id or _staff_team(current_user.staff_id))
-    titles = {d.code: d.title for d in p.catalogue}
+    titles = _titles()
     return render_template("subscriptions.html", subs=mine, titles=titles, errors=errors,
                            user_id=current_user.user_id), status
 
@@ -198,7 +204,8 @@ def admin_subscriptions() -> Any:
            action="admin", outcome="ok", message="Standard-Abonnements angesehen",
            client=client_address())
     return render_template("admin/subscriptions.html", subs=subscriptions.standard(p.app_db),
-                           definitions=list(p.catalogue), roles=subscriptions.AUDIENCE_ROLES,
+                           definitions=[*p.catalogue, *p.catalogue.bundles.values()],
+                           roles=subscriptions.AUDIENCE_ROLES,
                            formats=subscriptions.FORMAT_LABELS, weekdays=WEEKDAYS,
                            errors=errors, form=request.form), status
 

@@ -75,7 +75,8 @@ def catalogue() -> Any:
         b for _, b in sorted(ctx.catalogue.bundles.items())
         if can_run_bundle(actor, b, ctx.catalogue)]
     return render_template("catalogue.html", groups=groups, linked=is_linked, for_whom=for_whom,
-                           bundles=bundles,
+                           bundles=bundles, formats={"pdf": FORMAT_LABELS["pdf"]},
+                           weekdays=WEEKDAYS, form=None,
                            query=urlencode({"case_manager": for_whom[0]}) if for_whom else "")
 
 
