@@ -1,7 +1,7 @@
 """Benchmark OPAL against a peer: the case manager's R02 list from Datasette and from OPAL.
 
-Usage: .venv/bin/python bench/peer.py [--connections 10] [--seconds 20] [--workers N]
-       [--data-dir bench/out/kreis] [--n-days 90]
+Usage: .venv/bin/python bench/peer.py [--connections 10] [--seconds 15] [--rounds 4]
+       [--workers N] [--data-dir bench/out/kreis] [--n-days 90] [--formats html,json,csv]
 
 Both serve the same list over the same SQLite case file (the kreis-scale generation that
 ``bench/http_load.py`` builds): R02 "Kunden ohne Kontakt seit N Tagen" for the largest case load.
@@ -9,13 +9,17 @@ Both serve the same list over the same SQLite case file (the kreis-scale generat
 * Datasette (installed by this script into ``bench/.venv-datasette``) serves the report's SQL as a
   canned query from a metadata file, the reserved parameters renamed (``:_viewer`` -> ``:viewer``,
   ``:_as_of`` -> ``:as_of``: Datasette keeps ``_``-names for itself). Anonymous, no audit, the
-  whole list on one page (up to 1,000 rows).
+  whole list on one page (up to 1,000 rows); its ``.json`` and ``.csv`` of the same query.
 * OPAL: ``opal serve`` with a logged-in case manager: session lookup, access check, parameter
-  parsing, the audit row, the first page of 50 rows.
+  parsing, the audit row, the download limit (JSON, CSV), the first page of 50 rows (HTML).
 
-Load: ``wrk`` (``apt-get install -y wrk`` when missing and root; else a small thread-based driver)
-with the same connections and duration against each, 127.0.0.1 only, one after the other.
-Target: OPAL's requests/s >= Datasette's. The HTML page is the comparison; JSON is shown too.
+Both servers run for the whole bench; the load goes to one at a time. Each round measures every
+format on both, in alternating order (the server that goes first swaps every round), so that a
+change in the shared machine's load hits both alike. Load: ``wrk`` (``apt-get install -y wrk``
+when missing and root; else a small thread-based driver), 127.0.0.1 only. Besides requests/s the
+bench reads each server's CPU time (its whole process session, from /proc) around every run and
+prints requests per server CPU-second: the figure that a busy machine disturbs least.
+Targets (issue 19): OPAL / Datasette >= 2.0 (HTML), >= 1.2 (JSON), >= 1.0 (CSV) in requests/s.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -121,6 +127,9 @@ def check(url: str, cookie: str | None, expect: str) -> int:
     return len(body)
 
 
+TARGETS = {"html": 2.0, "json": 1.2, "csv": 1.0}
+
+
 def load(url: str, cookie: str | None, connections: int, seconds: int) -> tuple[float, str]:
     """Return (requests/s, latency note): wrk when installed, else Python threads."""
     wrk = shutil.which("wrk")
@@ -140,6 +149,41 @@ def load(url: str, cookie: str | None, connections: int, seconds: int) -> tuple[
             note += f"; ERRORS {bad.group(1) if bad else ''} {errors.group(1) if errors else ''}"
         return rate, note
     return _threaded(url, cookie, connections, seconds)
+
+
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system) of every live process in session ``sid`` (a server started
+    with ``start_new_session``: gunicorn's arbiter and workers, or Datasette)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[3]) == sid:  # fields after the name: state ppid pgrp session ...
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+@dataclass
+class Runs:
+    """One server's runs of one format: requests/s and requests per server CPU-second."""
+
+    rates: list[float] = field(default_factory=list)
+    per_cpu: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, rate: float, cpu_s: float, seconds: int, note: str) -> None:
+        self.rates.append(rate)
+        self.per_cpu.append(rate * seconds / cpu_s if cpu_s > 0 else float("nan"))
+        self.notes.append(note)
+
+    def rate(self) -> float:
+        return sum(self.rates) / len(self.rates)
+
+    def cpu_rate(self) -> float:
+        return sum(self.per_cpu) / len(self.per_cpu)
 
 
 def _threaded(url: str, cookie: str | None, connections: int,
@@ -171,18 +215,27 @@ def _threaded(url: str, cookie: str | None, connections: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--connections", type=int, default=10)
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15, help="each run")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="rounds of every format on both servers, alternating")
+    parser.add_argument("--formats", default="html,json,csv")
     parser.add_argument("--workers", type=int, default=None,
                         help="opal serve --workers (default: its own default)")
     parser.add_argument("--data-dir", type=Path, default=BENCH / "out" / "kreis")
+    parser.add_argument("--as-of", default=(date.today() - timedelta(days=1)).isoformat(),
+                        help="the generation's data date when it is built (exported the next "
+                             "night: never in the future)")
     parser.add_argument("--n-days", type=int, default=90)
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "peer")
     args = parser.parse_args()
+    formats = [f for f in args.formats.split(",") if f]
+    if not formats or not set(formats) <= set(TARGETS):
+        parser.error(f"--formats: some of {', '.join(TARGETS)}")
     if not shutil.which("wrk") and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
                        capture_output=True)
     data_dir = args.data_dir.resolve()
-    config = bench_http.ensure_data(data_dir, bench_http.date.today().isoformat())
+    config = bench_http.ensure_data(data_dir, args.as_of)
     accounts_file = data_dir / "bench-accounts.json"
     bench_http.make_accounts(config, accounts_file)
     name, password = json.loads(accounts_file.read_text())["accounts"]["case_manager"][0]
@@ -203,62 +256,74 @@ def main() -> None:
     metadata = args.out / "metadata.json"
     metadata.write_text(json.dumps({"databases": {"case": {"queries": {"r02": {
         "sql": canned_sql(), "title": "R02 Kunden ohne Kontakt seit N Tagen"}}}}}, indent=1))
-    results: dict[str, dict[str, tuple[float, str]]] = {}
-    rows: dict[str, int] = {}
 
-    ds_port = bench_http.free_port()
+    ds_port, port = bench_http.free_port(), bench_http.free_port()
     query = urllib.parse.urlencode({"viewer": viewer, "as_of": as_of_day,
                                     "n_days": args.n_days, "profile_group": ""})
+    opal_query = urllib.parse.urlencode({"n_days": args.n_days, "profile_group": ""})
+    load_before = os.getloadavg()
     datasette = start([str(datasette_bin / "datasette"), "serve", str(data_dir / "case.db"),
                        "--metadata", str(metadata), "--host", "127.0.0.1", "--port",
                        str(ds_port), "--setting", "sql_time_limit_ms", "30000"],
                       dict(os.environ), args.out / "datasette.log",
                       f"http://127.0.0.1:{ds_port}/-/versions.json")
+    portal = None
     try:
-        base = f"http://127.0.0.1:{ds_port}/case/r02"
-        sizes = {"html": check(f"{base}?{query}", None, "<table"),
-                 "json": check(f"{base}.json?_shape=array&{query}", None, "customer_no")}
-        rows["Datasette"] = row_count(f"{base}.json?_shape=array&{query}", None)
-        results["Datasette"] = {
-            "html": load(f"{base}?{query}", None, args.connections, args.seconds),
-            "json": load(f"{base}.json?_shape=array&{query}", None, args.connections,
-                         args.seconds)}
-        print(f"Datasette page sizes: {sizes}", file=sys.stderr)
+        portal = bench_http.start_portal(data_dir, port, args.workers, args.out / "serve.log")
+        ds = f"http://127.0.0.1:{ds_port}/case/r02"
+        op = f"http://127.0.0.1:{port}"
+        cookie = login(op, name, password)
+        urls = {"Datasette": {"html": f"{ds}?{query}",
+                              "json": f"{ds}.json?_shape=array&{query}",
+                              "csv": f"{ds}.csv?{query}"},
+                "OPAL": {"html": f"{op}/reports/R02?{opal_query}",
+                         "json": f"{op}/reports/R02.json?{opal_query}",
+                         "csv": f"{op}/reports/R02.csv?{opal_query}"}}
+        cookies = {"Datasette": None, "OPAL": cookie}
+        expect = {"html": "<table", "json": "customer_no", "csv": ";"}
+        for who, by_format in urls.items():
+            for fmt in formats:
+                check(by_format[fmt], cookies[who], "customer_no" if who == "Datasette"
+                      and fmt == "csv" else expect[fmt])
+        rows = {who: row_count(urls[who]["json"], cookies[who]) for who in urls}
+        if rows["OPAL"] != rows["Datasette"]:
+            raise SystemExit(f"not the same list: {rows}")
+        sessions = {"Datasette": datasette.pid, "OPAL": portal.pid}
+        runs = {who: {fmt: Runs() for fmt in formats} for who in urls}
+        for i in range(args.rounds):
+            for fmt in formats:
+                order = ["Datasette", "OPAL"] if (i % 2 == 0) else ["OPAL", "Datasette"]
+                for who in order:
+                    cpu = session_cpu(sessions[who])
+                    rate, note = load(urls[who][fmt], cookies[who], args.connections,
+                                      args.seconds)
+                    runs[who][fmt].add(rate, session_cpu(sessions[who]) - cpu, args.seconds,
+                                       note)
+                    print(f"round {i + 1} {fmt:4} {who:9} {rate:8.1f} req/s  "
+                          f"{runs[who][fmt].per_cpu[-1]:6.0f} per CPU-s  ({note})",
+                          file=sys.stderr)
     finally:
+        if portal is not None:
+            bench_http.stop(portal)
         bench_http.stop(datasette)
-
-    port = bench_http.free_port()
-    portal = bench_http.start_portal(data_dir, port, args.workers,
-                                     args.out / "serve.log")
-    try:
-        base = f"http://127.0.0.1:{port}"
-        cookie = login(base, name, password)
-        opal_query = urllib.parse.urlencode({"n_days": args.n_days, "profile_group": ""})
-        sizes = {"html": check(f"{base}/reports/R02?{opal_query}", cookie, "<table"),
-                 "json": check(f"{base}/reports/R02.json?{opal_query}", cookie, "customer_no")}
-        rows["OPAL"] = row_count(f"{base}/reports/R02.json?{opal_query}", cookie)
-        results["OPAL"] = {
-            "html": load(f"{base}/reports/R02?{opal_query}", cookie, args.connections,
-                         args.seconds),
-            "json": load(f"{base}/reports/R02.json?{opal_query}", cookie, args.connections,
-                         args.seconds)}
-        print(f"OPAL page sizes: {sizes}", file=sys.stderr)
-    finally:
-        bench_http.stop(portal)
-
-    if rows["OPAL"] != rows["Datasette"]:
-        raise SystemExit(f"not the same list: {rows}")
+    load_after = os.getloadavg()
     print(f"R02 for {viewer} (n_days={args.n_days}, {rows['OPAL']} rows), "
-          f"{args.connections} connections, "
-          f"{args.seconds} s each, {os.cpu_count()} CPUs, opal serve --workers "
-          f"{args.workers or default_workers()}")
-    for fmt in ("html", "json"):
-        for who in ("Datasette", "OPAL"):
-            rate, note = results[who][fmt]
-            print(f"  {fmt:4} {who:9} {rate:8.1f} req/s  ({note})")
-        ratio = results["OPAL"][fmt][0] / results["Datasette"][fmt][0]
-        print(f"  {fmt:4} OPAL/Datasette {ratio:.2f}" + ("" if fmt != "html" else
-              "  (target >= 1: " + ("ok" if ratio >= 1 else "MISSED") + ")"))
+          f"{args.connections} connections, {args.rounds} alternating rounds of {args.seconds} s "
+          f"per format and server, {os.cpu_count()} CPUs, opal serve --workers "
+          f"{args.workers or default_workers()}, load average before "
+          f"{' '.join(f'{x:.1f}' for x in load_before)}, after "
+          f"{' '.join(f'{x:.1f}' for x in load_after)}")
+    print(f"  {'format':6} {'Datasette req/s':>15} {'OPAL req/s':>10} {'ratio':>6}  "
+          f"{'per server CPU-s D / O':>22} {'ratio':>6}  target")
+    for fmt in formats:
+        d, o = runs["Datasette"][fmt], runs["OPAL"][fmt]
+        ratio, cpu_ratio = o.rate() / d.rate(), o.cpu_rate() / d.cpu_rate()
+        verdict = "ok" if ratio >= TARGETS[fmt] else "MISSED"
+        print(f"  {fmt:6} {d.rate():15.1f} {o.rate():10.1f} {ratio:6.2f}  "
+              f"{d.cpu_rate():10.0f} / {o.cpu_rate():9.0f} {cpu_ratio:6.2f}  "
+              f">= {TARGETS[fmt]}: {verdict}")
+        print(f"         rounds Datasette {', '.join(f'{r:.0f}' for r in d.rates)}; "
+              f"OPAL {', '.join(f'{r:.0f}' for r in o.rates)}")
 
 
 if __name__ == "__main__":

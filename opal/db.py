@@ -48,7 +48,8 @@ def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
     """Build an engine; ``schema`` pins PostgreSQL's search_path, ``readonly`` opens SQLite ro.
 
     ``wal`` (app database only) lets gunicorn workers append audit rows without blocking
-    readers; the case database stays in DELETE mode so that a generation is one file.
+    readers, each durable at commit (``synchronous=FULL``); the case database stays in DELETE
+    mode so that a generation is one file.
     Bound values never appear in error messages (``hide_parameters``): they would carry report
     parameters and scope ids into the application log.
     """
@@ -75,7 +76,9 @@ def make_engine(url: str, schema: str | None = None, *, readonly: bool = False,
                 cur.execute("PRAGMA busy_timeout=10000")
             if wal:
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
+                # FULL: a commit returns only once its WAL frames are on disk, so an audit row
+                # (or a counted download) survives a power cut; NORMAL may lose the last ones
+                cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         return engine

@@ -351,26 +351,29 @@ def _audited_stream(out: Rendered, audit: _Audit, result: Result) -> Rendered:
 
 
 class _AuditedChunks:
-    """One pass over a streamed file. ``close()`` before the end (a WSGI server closes the
-    response, PEP 3333) is audited as an aborted transfer; an iterator merely collected writes
-    nothing (it may outlive its database)."""
+    """One pass over a streamed file. The last chunk is handed out only after the run's audit
+    row is committed (a chunk is made one ahead): a failed audit never completes the file.
+    ``close()`` before the end (a WSGI server closes the response, PEP 3333) is audited as an
+    aborted transfer; an iterator merely collected writes nothing (it may outlive its
+    database)."""
 
     def __init__(self, source: Iterator[bytes], audit: _Audit, result: Result,
                  audited: list[bool]) -> None:
         self.source, self.audit, self.result, self.audited = source, audit, result, audited
         self.ended = False
+        self.ahead: bytes | None = None  # the next chunk, made before the current one goes
 
     def __iter__(self) -> _AuditedChunks:
         return self
 
     def __next__(self) -> bytes:
+        if self.ended:
+            raise StopIteration
         try:
-            return next(self.source)
-        except StopIteration:
-            self.ended = True
-            if not self.audited:
-                self.audited.append(True)
-                _finish(self.audit, self.result)
+            current = self.ahead if self.ahead is not None else next(self.source)
+            self.ahead = next(self.source, None)
+        except StopIteration:  # an empty file: nothing to hand out
+            self._end()
             raise
         except Exception as exc:
             self.ended = True
@@ -378,6 +381,16 @@ class _AuditedChunks:
                 self.audited.append(True)
                 raise self.audit.failed(exc) from exc
             raise
+        if self.ahead is None:
+            self._end()  # raises when the audit fails: the last chunk is not handed out
+        return current
+
+    def _end(self) -> None:
+        """The file is made: audit it (once over every pass) before its last chunk goes."""
+        self.ended = True
+        if not self.audited:
+            self.audited.append(True)
+            _finish(self.audit, self.result)
 
     def close(self) -> None:
         """Stop early: audit the aborted transfer (never raising), then close the source."""

@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, Row, TextClause, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from opal import dates
@@ -50,15 +51,21 @@ class Fetched:
 
 
 #: identifies a generation (built_at alone has one-second resolution)
-_GENERATION_SQL = "SELECT as_of_day, exported_at, built_at FROM d_meta"
+_GENERATION_SQL = text("SELECT as_of_day, exported_at, built_at FROM d_meta")
 #: how often a run is read again when generations are published while it runs
 _GENERATION_TRIES = 3
+
+
+@lru_cache(maxsize=512)
+def statement(sql: str) -> TextClause:
+    """A report's SQL as a statement, built once per text (its binds are parsed then)."""
+    return text(sql)
 
 
 def _generation(conn: Connection) -> Row[Any]:
     """Return the live generation's identity; no generation yet is NoData (503), not a fault."""
     try:
-        meta = conn.execute(text(_GENERATION_SQL)).first()
+        meta = conn.execute(_GENERATION_SQL).first()
     except (OperationalError, ProgrammingError) as exc:
         missing = (isinstance(exc.orig, psycopg.errors.UndefinedTable)
                    or "no such table" in str(exc.orig))
@@ -99,6 +106,7 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
     meanwhile."""
     started = time.monotonic()
     _published(ctx)
+    on_file = is_sqlite(ctx.config.case_db_url)
     for _attempt in range(_GENERATION_TRIES):
         with ctx.case_db.connect() as conn, conn.begin():
             cancel = _limit_time(conn, ctx.config.statement_timeout_ms)
@@ -120,10 +128,13 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
                 parsed = _named(parsed, office_names)
                 binds = {**parsed.bind, **fixed_binds(actor.role, scope), **scope,
                          "_as_of": dates.day(as_of)}
-                raw_rows = [dict(r) for r in conn.execute(text(defn.sql), binds).mappings()]
+                raw_rows = [dict(r) for r in conn.execute(statement(defn.sql), binds).mappings()]
                 # PostgreSQL resolves the renamed live schema anew in every statement: a
-                # generation published meanwhile shows in d_meta, and the run is read again
-                same = tuple(meta) == tuple(conn.execute(text(_GENERATION_SQL)).first() or ())
+                # generation published meanwhile shows in d_meta, and the run is read again.
+                # A SQLite connection reads the one generation file it opened (a publish
+                # replaces the file, never writes into it): nothing to read again there
+                same = on_file or tuple(meta) == tuple(
+                    conn.execute(_GENERATION_SQL).first() or ())
             finally:
                 cancel()
         if same:

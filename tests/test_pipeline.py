@@ -69,11 +69,40 @@ def test_a_stream_failing_midway_is_an_error(engine_world: EngineWorld,
     rendered = run_file(engine_world.ctx, RunRequest("R91", engine_world.actor("cm1"), ARGS,
                                                      "csv"))
     chunks = rendered.chunks()
-    assert next(chunks).startswith("\ufeffBericht".encode())
-    with pytest.raises(QueryFailed) as failed:
+    with pytest.raises(QueryFailed) as failed:  # a chunk goes out once the next one is made
         next(chunks)
     row = rows_of(engine_world)[0]
     assert row["outcome"] == "error" and failed.value.incident_id in row["message"]
+
+
+def test_the_last_chunk_goes_only_after_its_audit_row(engine_world: EngineWorld,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chunk but the last is handed out as made; the last one only once the run's row
+    is committed: when the audit fails, the file is never complete."""
+    monkeypatch.setattr(csv_renderer.CsvRenderer, "batch", 2)  # 7 rows: four chunks
+    req = RunRequest("R91", engine_world.actor("cm1"), ARGS, "csv")
+    whole = run_file(engine_world.ctx, req).body
+    before = len(rows_of(engine_world))
+    chunks = run_file(engine_world.ctx, req).chunks()
+    made = [next(chunks) for _ in range(3)]
+    assert len(rows_of(engine_world)) == before  # the last chunk is made, not yet handed out
+    last = next(chunks)
+    assert b"".join([*made, last]) == whole
+    assert len(rows_of(engine_world)) == before + 1 and rows_of(engine_world)[0]["outcome"] == "ok"
+    with pytest.raises(StopIteration):
+        next(chunks)
+
+    def down(*_a: object, **_k: object) -> None:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("opal.pipeline.record", down)
+    failing = run_file(engine_world.ctx, req).chunks()
+    sent = [next(failing) for _ in range(3)]
+    with pytest.raises(RuntimeError, match="database gone"):
+        next(failing)
+    assert b"".join(sent) == whole[:len(b"".join(sent))] and len(b"".join(sent)) < len(whole)
+    with pytest.raises(StopIteration):
+        next(failing)  # and it never comes later
 
 
 def test_download_path_refusals_and_failures_are_audited(web_app: Flask,
@@ -122,6 +151,7 @@ def test_closing_a_stream_early_is_audited_and_never_raises(
         engine_world: EngineWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     """A transfer stopped early is an error row; if even that row cannot be written (the
     response is collected after its database went away), closing still does not raise."""
+    monkeypatch.setattr(csv_renderer.CsvRenderer, "batch", 2)  # 7 rows: four chunks
     rendered = run_file(engine_world.ctx, RunRequest("R91", engine_world.actor("cm1"), ARGS,
                                                      "csv"))
     chunks = rendered.chunks()

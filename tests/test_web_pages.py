@@ -182,20 +182,25 @@ def test_security_headers_on_every_kind_of_response(shared_web: Flask) -> None:
 def test_csv_and_json_downloads_stream_with_the_same_headers(shared_web: Flask, fmt: str,
                                                              monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
-    """Sent in chunks as made (no Content-Length), same bytes and headers as in one piece."""
+    """A file past ``WHOLE_UP_TO`` bytes is sent in chunks as made (no Content-Length), a
+    smaller one whole with its length: same bytes and other headers either way."""
     from opal.renderers import get_renderer
+    from opal.web import views
 
     client = shared_web.test_client()
     Auth(client).login("team_lead")
     url = f"/reports/R02.{fmt}?n_days=1"
-    whole = client.get(url)  # the hand-made rows fit in one batch: one chunk
+    whole = client.get(url, buffered=False)  # the hand-made rows: a few hundred bytes
+    assert whole.headers["Content-Length"] == str(len(whole.data))
     monkeypatch.setattr(type(get_renderer(fmt)), "batch", 1)
+    monkeypatch.setattr(views, "WHOLE_UP_TO", 0)
     streamed = client.get(url, buffered=False)
     assert streamed.status_code == 200 and streamed.is_streamed
     chunks = list(streamed.response)
     streamed.close()
     assert len(chunks) > 2 and b"".join(chunks) == whole.data  # a row a chunk
     assert "Content-Length" not in streamed.headers
+    whole.headers.remove("Content-Length")
     assert client.get(url.replace(fmt, "pdf")).headers["Content-Length"]  # whole formats keep it
     assert streamed.headers["Content-Disposition"] == {
         "json": 'attachment; filename="OPAL_R02_2026-11-23_20261124T061203Z.json"',
@@ -209,6 +214,58 @@ def test_csv_and_json_downloads_stream_with_the_same_headers(shared_web: Flask, 
     if fmt == "csv":
         assert whole.data.startswith(b"\xef\xbb\xbfKundennummer;") and b"\r\n" in whole.data
         assert len(csv_rows(whole.data)) > 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_small_download_is_audited_before_it_is_sent(shared_web: Flask, fmt: str) -> None:
+    """A file that ends within ``WHOLE_UP_TO`` bytes is made and its run audited before the
+    response goes to the server, as a PDF's is."""
+    from opal.audit import recent
+
+    client = shared_web.test_client()
+    Auth(client).login("team_lead")
+    response = client.get(f"/reports/R02.{fmt}?n_days=1", buffered=False)
+    entry = recent(shared_web.extensions["opal"].app_db, 1)[0]  # nothing read from it yet
+    assert (entry["report"], entry["format"], entry["outcome"]) == ("R02", fmt, "ok")
+    assert response.status_code == 200 and "Content-Length" in response.headers
+    response.close()
+
+
+@pytest.mark.parametrize("whole_up_to", [64 * 1024, 0])
+def test_a_failed_audit_does_not_serve_the_file(web_app: Flask, whole_up_to: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the run's audit row cannot be written, the user gets a 500 (a small file) or a
+    file cut short before its last chunk (a streamed one): never the complete file."""
+    from opal import pipeline
+    from opal.renderers.csv import CsvRenderer
+    from opal.web import views
+
+    client = web_app.test_client()
+    Auth(client).login("team_lead")
+    url = "/reports/R02.csv?n_days=1"
+    complete = client.get(url).data
+    real = pipeline.record
+
+    def fail_ok(*args: object, **kwargs: object) -> None:
+        if kwargs.get("outcome") == "ok":
+            raise RuntimeError("audit log unwritable")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr("opal.pipeline.record", fail_ok)
+    monkeypatch.setattr(CsvRenderer, "batch", 1)
+    monkeypatch.setattr(views, "WHOLE_UP_TO", whole_up_to)
+    response = client.get(url, buffered=False)
+    if whole_up_to:
+        assert response.status_code == 500
+        assert b"Kundennummer" not in response.get_data()
+        return
+    assert response.status_code == 200 and "Content-Length" not in response.headers
+    sent = []
+    with pytest.raises(RuntimeError, match="audit log unwritable"):
+        for chunk in response.response:
+            sent.append(chunk)
+    response.close()
+    assert complete.startswith(b"".join(sent)) and len(b"".join(sent)) < len(complete)
 
 
 def test_download_limit_answers_429(tmp_path: Path, clock: Clock) -> None:

@@ -16,8 +16,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import opal.signin
-from opal.appdb.schema import login_failures
+from opal.appdb.schema import downloads, login_failures
 from opal.audit import recent
+from tests.fixtures.engine import EngineWorld
 from tests.fixtures.web import PASSWORD, USERS, csrf_of
 
 ATTEMPTS = 30
@@ -125,3 +126,63 @@ def test_throttled_attempts_name_the_account_tried(web_app: Flask) -> None:
     assert rows[1]["message"] == f"zu viele Fehlversuche (Name: {known})"
     tried = "x\\u001b[31m\\u202egnp.exe" + "y" * (64 - 14)
     assert rows[0]["message"] == f"zu viele Fehlversuche (Name: {tried})"
+
+
+def test_the_download_count_is_exact_at_the_limit(engine_world: EngineWorld) -> None:
+    """The per-minute window counts up to the limit (the count stops there), a refused
+    download is not counted, and one a minute old no longer counts."""
+    from datetime import datetime, timedelta
+
+    from opal.web.security import count_download
+
+    start = datetime(2026, 11, 24, 8, 0, 0)
+    engine = engine_world.ctx.app_db
+
+    def allowed(user: str, at: datetime, limit: int) -> bool:
+        return count_download(engine, user, at, limit)
+
+    assert [allowed("a", start + timedelta(seconds=i), 3) for i in range(5)] == \
+        [True, True, True, False, False]
+    assert allowed("b", start, 3)  # another user's own quota
+    assert allowed("a", start + timedelta(seconds=60), 3)  # the first is 60 s old: out
+    assert not allowed("a", start + timedelta(seconds=60.5), 3)  # three in the window again
+    assert allowed("a", start + timedelta(seconds=60.5), 5)  # a higher limit counts on
+    with engine.connect() as conn:
+        counted = conn.execute(select(func.count()).select_from(downloads)
+                               .where(downloads.c.username == "a")).scalar_one()
+    assert counted == 5  # the refused attempts were not counted
+
+
+def test_concurrent_downloads_count_exactly_the_limit_and_leave_commits_durable(
+        engine_world: EngineWorld) -> None:
+    """Counted in one serialized transaction each: of twelve downloads at once, exactly the
+    limit pass. The counter commits without a disk sync, and every pooled connection is back
+    at ``synchronous=FULL`` afterwards (the next audit row on it is durable)."""
+    from datetime import datetime
+
+    from opal.web.security import count_download
+
+    engine, now, limit = engine_world.ctx.app_db, datetime(2026, 11, 24, 8, 0, 0), 5
+    barrier = threading.Barrier(12)
+    passed: list[bool] = []
+    errors: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            barrier.wait(timeout=60)
+            passed.append(count_download(engine, "a", now, limit))
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=download) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors[:3]
+    assert sorted(passed) == [False] * 7 + [True] * 5
+    if engine.dialect.name == "sqlite":
+        conns = [engine.connect() for _ in range(12)]
+        assert {c.exec_driver_sql("PRAGMA synchronous").scalar() for c in conns} == {2}
+        for conn in conns:
+            conn.close()

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Request, abort, g, redirect, render_template, request
 from flask_login import LoginManager, UserMixin, current_user
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from opal.access import Actor
 from opal.appdb.schema import user_sessions, users
@@ -39,6 +39,12 @@ THROTTLED = ("Anmeldung fehlgeschlagen. Zu viele Versuche: bitte warten Sie 15 M
              "bevor Sie es erneut versuchen.")
 DOWNLOAD_SUFFIXES = tuple(f".{f.name}" for f in DOWNLOADS)
 
+#: the session and its user in one read, built once (every request resolves its cookie)
+_SESSION = (select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
+                   user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
+                   users.c.staff_id, users.c.team_id, users.c.office_id, users.c.active)
+            .join(users, users.c.id == user_sessions.c.user_id)
+            .where(user_sessions.c.id == bindparam("sid")))
 #: how stale ``last_seen_at`` may get before a request writes it again (idle timeout)
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -82,12 +88,7 @@ def _load_user(req: Request) -> PortalUser | None:
     now, cfg = p.now_naive(), p.config
     sid = token_id(token)
     with p.app_db.begin() as conn:
-        row = conn.execute(
-            select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
-                   user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
-                   users.c.staff_id, users.c.team_id, users.c.office_id, users.c.active)
-            .join(users, users.c.id == user_sessions.c.user_id)
-            .where(user_sessions.c.id == sid)).mappings().first()
+        row = conn.execute(_SESSION, {"sid": sid}).mappings().first()
         ended = (row is None or not row["active"] or row["role"] != row["role_at_login"]
                  or now - row["last_seen_at"] > timedelta(minutes=cfg.session_idle_minutes)
                  or now - row["created_at"] > timedelta(hours=cfg.session_max_hours))

@@ -37,7 +37,7 @@ from opal.web.auth import client_address
 from opal.web.drill import links_for
 from opal.web.forms import build_fields, other_errors
 from opal.web.portal import case_manager_choices, live, offices, portal, round_hours
-from opal.web.security import download_allowed
+from opal.web.security import count_download
 
 bp = Blueprint("views", __name__)
 TOO_MANY = ("Sie haben in der letzten Minute zu viele Dateien abgerufen. "
@@ -194,20 +194,32 @@ def download(code: str, fmt: str) -> Any:
 def _count_download() -> None:
     """Count this download; over the per-minute limit it is refused (429, audited)."""
     ctx = portal()
-    with ctx.app_db.begin() as conn:
-        allowed = download_allowed(conn, current_user.username, ctx.now_naive(),
-                                   ctx.config.downloads_per_minute)
-    if not allowed:
+    if not count_download(ctx.app_db, current_user.username, ctx.now_naive(),
+                          ctx.config.downloads_per_minute, ctx.config.app_db_schema):
         raise RateLimited(TOO_MANY)
+
+
+#: a streamed file whose chunks add up to at most this many bytes is sent whole
+WHOLE_UP_TO = 64 * 1024
 
 
 def _body(rendered: Rendered) -> bytes | _Prefetched:
     """The bytes, or for a streamed format its chunks with the first made here, so that a
-    small file is done (and any fault a 500) before the status line goes out."""
+    small file is done (and any fault a 500) before the status line goes out. A file that ends
+    within ``WHOLE_UP_TO`` bytes (the common short list) goes out whole with its length: one
+    write, no chunked encoding; its run is audited before the response, as a PDF's is."""
     if isinstance(rendered.content, bytes):
         return rendered.content  # whole: the response keeps its Content-Length
     chunks = rendered.chunks()
-    return _Prefetched(next(chunks, b""), chunks)
+    made = [next(chunks, b"")]
+    size = len(made[0])
+    while size <= WHOLE_UP_TO:
+        piece = next(chunks, None)
+        if piece is None:  # the end: the stream has audited the run
+            return b"".join(made)
+        made.append(piece)
+        size += len(piece)
+    return _Prefetched(b"".join(made), chunks)
 
 
 class _Prefetched:
