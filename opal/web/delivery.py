@@ -22,7 +22,7 @@ from opal.renderers import get_format
 from opal.web.auth import admin_required, client_address
 from opal.web.portal import live as portal_live
 from opal.web.portal import portal
-from opal.web.security import download_allowed
+from opal.web.security import count_download
 
 bp = Blueprint("delivery", __name__)
 #: report parameters travel in the subscribe form as ``p.<name>`` (never clash with its fields)
@@ -101,10 +101,8 @@ def inbox_file(delivery_id: int) -> Any:
         _audit("inbox", "denied", f"Postfacheintrag {delivery_id}: Rolle nicht mehr berechtigt",
                stored.report)
         abort(404)
-    with p.app_db.begin() as conn:
-        allowed = download_allowed(conn, current_user.username, p.now_naive(),
-                                   p.config.downloads_per_minute)
-    if not allowed:
+    if not count_download(p.app_db, current_user.username, p.now_naive(),
+                          p.config.downloads_per_minute, p.config.app_db_schema):
         raise RateLimited(TOO_MANY)
     _audit("inbox", "ok", f"Postfacheintrag {delivery_id} abgerufen", stored.report)
     found = get_format(stored.format)
