@@ -275,6 +275,9 @@ def test_monatsbericht_from_the_command_line(world: World, tmp_path: Path) -> No
     assert [page for _, page in toc] == [2, 3, 4, 5, 6, 8, 10, 12, 13, 14, 15]
     assert "Monatsbericht" in cover and "Datenstand: 23.11.2026" in cover
     assert "Berichtsmonat: Oktober 2026" in cover
+    # the footer's long code stands clear of the dates (one line, not drawn over them)
+    assert re.search(r"Erstellt: 24\.11\.2026 07:12 MEZ +OPAL monatsbericht +Seite 1 von 15",
+                     cover)
     for n in range(1, total + 1):
         assert f"Seite {n} von {total}" in pdf_text(body, n)
     ends = [page for _, page in toc[1:]] + [total + 1]

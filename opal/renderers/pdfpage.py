@@ -225,9 +225,13 @@ class ReportPage:
         canv.line(self.margin, self.footer_y + 4 * mm, width - self.margin, self.footer_y + 4 * mm)
         canv.setFont(FONT, 7.5)
         canv.setFillColor(MUTED)
-        canv.drawString(self.margin, self.footer_y,
-                        f"Datenstand: {self.info.as_of}\u2003·\u2003Erstellt: {self.info.created}")
-        canv.drawCentredString(width / 2, self.footer_y, f"OPAL {self.info.code}")
+        left = f"Datenstand: {self.info.as_of}\u2003·\u2003Erstellt: {self.info.created}"
+        canv.drawString(self.margin, self.footer_y, left)
+        code = f"OPAL {self.info.code}"
+        half = pdfmetrics.stringWidth(code, FONT, 7.5) / 2
+        # centred, unless a long code (a bundle's name) would run into the dates
+        centre = max(width / 2, self.margin + pdfmetrics.stringWidth(left, FONT, 7.5) + 12 + half)
+        canv.drawCentredString(centre, self.footer_y, code)
         if self.info.marking:
             canv.setFont(FONT_BOLD, 7.5)
             canv.setFillColor(INK)
