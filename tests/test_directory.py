@@ -569,18 +569,17 @@ def test_upgrade_makes_every_existing_account_local(config: Config) -> None:
     from opal.db import app_engine
 
     engine = app_engine(config)
-    with engine.begin() as conn:  # the users table as the previous release made it
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f'CREATE SCHEMA "{config.app_db_schema}"'))
-        conn.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(64) "
-                          "NOT NULL UNIQUE, password_hash VARCHAR(255), role VARCHAR(20), "
-                          "staff_id VARCHAR(64), team_id VARCHAR(64), active BOOLEAN NOT NULL, "
-                          "created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)"))
+    # the app database as the release before migrations made it: revision 0001's tables
+    # (users without ``source``, an audit log with its guard), no ``alembic_version``
+    migrate.upgrade(engine, config.app_db_schema, target="0001")
+    pg = engine.dialect.name == "postgresql"
+    version_table = f'"{config.app_db_schema}".alembic_version' if pg else "alembic_version"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {version_table}"))
         conn.execute(text("INSERT INTO users VALUES (7, 'alt', NULL, 'admin', NULL, NULL, TRUE, "
                           "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
     try:
-        migrate.upgrade(engine, config.app_db_schema)
-        pg = engine.dialect.name == "postgresql"
+        assert migrate.upgrade(engine, config.app_db_schema).stamped_legacy
         names = [c["name"] for c in inspect(engine).get_columns(
             "users", schema=config.app_db_schema if pg else None)]
         assert "source" in names and names[-1] == "office_id"  # 0002 ... then 0004
