@@ -67,14 +67,29 @@ def _generation(conn: Connection) -> Row[Any]:
     try:
         meta = conn.execute(_GENERATION_SQL).first()
     except (OperationalError, ProgrammingError) as exc:
-        missing = (isinstance(exc.orig, psycopg.errors.UndefinedTable)
-                   or "no such table" in str(exc.orig))
-        if missing:
+        if _missing_table(exc):
             raise NoData() from exc
         raise
     if meta is None:
         raise NoData()
     return meta
+
+
+def _missing_table(exc: OperationalError | ProgrammingError) -> bool:
+    return (isinstance(exc.orig, psycopg.errors.UndefinedTable)
+            or "no such table" in str(exc.orig))
+
+
+def _report_rows(conn: Connection, sql: str, binds: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The report's rows; a live generation built by an earlier release that lacks a derived
+    table this release reads is NoData (503, until the next refresh), not a fault."""
+    try:
+        return [dict(r) for r in conn.execute(statement(sql), binds).mappings()]
+    except (OperationalError, ProgrammingError) as exc:
+        if _missing_table(exc):
+            raise NoData("Die eingespielten Daten stammen von einer früheren OPAL-Version; "
+                         "dieser Bericht ist nach der nächsten Aktualisierung verfügbar.") from exc
+        raise
 
 
 def _published(ctx: Context) -> None:
@@ -128,7 +143,7 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
                 parsed = _named(parsed, office_names)
                 binds = {**parsed.bind, **fixed_binds(actor.role, scope), **scope,
                          "_as_of": dates.day(as_of)}
-                raw_rows = [dict(r) for r in conn.execute(statement(defn.sql), binds).mappings()]
+                raw_rows = _report_rows(conn, defn.sql, binds)
                 # PostgreSQL resolves the renamed live schema anew in every statement: a
                 # generation published meanwhile shows in d_meta, and the run is read again.
                 # A SQLite connection reads the one generation file it opened (a publish

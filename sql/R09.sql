@@ -13,10 +13,10 @@ fte AS (
     FROM cm
     GROUP BY cm.team_id
 ),
-elb AS (
-    SELECT cm.team_id, COUNT(*) AS elb
+elb AS (  -- d_staff_elb: the eLb on as_of per case manager, counted at refresh
+    SELECT cm.team_id, SUM(se.elb) AS elb
     FROM cm
-    JOIN d_person p ON p.case_manager_id = cm.staff_id AND p.is_elb = 1
+    JOIN d_staff_elb se ON se.staff_id = cm.staff_id
     GROUP BY cm.team_id
 )
 SELECT

@@ -4,36 +4,40 @@
 -- open when both are empty), by legal_basis and measure_code (code point).
 -- Exits are counted by exit_reason; an exit without a reason counts as SONSTIGES.
 -- cost_cents: the cost of the entries in the range (an empty cost counts 0).
-WITH mp AS (
+-- The facts per measure and day are built at refresh (d_measure_day, opal.refresh.derive_summary:
+-- entries and their cost on the entry day, exits on the exit day, participants as +1 on the
+-- entry day and -1 the day after active_to_day), so a run adds up days, not participations.
+WITH f AS (
     SELECT
-        x.measure_code,
-        CASE WHEN x.entry_day >= :from_date AND x.entry_day <= :to_date
-             THEN 1 ELSE 0 END AS is_entry,
-        CASE WHEN x.entry_day <= :to_date AND x.active_to_day >= :to_date
-             THEN 1 ELSE 0 END AS is_participant,
-        CASE WHEN x.exit_day >= :from_date AND x.exit_day <= :to_date
-             THEN COALESCE(x.exit_reason, 'SONSTIGES') END AS exit_reason,
-        x.cost_cents
-    FROM measure_participation x
-    WHERE x.entry_day <= :_as_of
+        d.measure_code,
+        SUM(CASE WHEN d.day >= :from_date THEN d.entries ELSE 0 END) AS entries,
+        SUM(d.active_delta) AS participants,
+        SUM(CASE WHEN d.day >= :from_date THEN d.exits_regulaer ELSE 0 END) AS exits_regulaer,
+        SUM(CASE WHEN d.day >= :from_date THEN d.exits_abbruch ELSE 0 END) AS exits_abbruch,
+        SUM(CASE WHEN d.day >= :from_date THEN d.exits_integration ELSE 0 END)
+            AS exits_integration,
+        SUM(CASE WHEN d.day >= :from_date THEN d.exits_sonstiges ELSE 0 END) AS exits_sonstiges,
+        SUM(CASE WHEN d.day >= :from_date THEN d.cost_cents ELSE 0 END) AS cost_cents
+    FROM d_measure_day d
+    WHERE d.day <= :to_date
+    GROUP BY d.measure_code
 ),
 r AS (
     SELECT
         mt.legal_basis,
         mt.measure_code,
         mt.name AS measure_name,
-        SUM(mp.is_entry) AS entries,
-        SUM(mp.is_participant) AS participants,
-        SUM(CASE WHEN mp.exit_reason = 'REGULAER' THEN 1 ELSE 0 END) AS exits_regulaer,
-        SUM(CASE WHEN mp.exit_reason = 'ABBRUCH' THEN 1 ELSE 0 END) AS exits_abbruch,
-        SUM(CASE WHEN mp.exit_reason = 'INTEGRATION' THEN 1 ELSE 0 END) AS exits_integration,
-        SUM(CASE WHEN mp.exit_reason = 'SONSTIGES' THEN 1 ELSE 0 END) AS exits_sonstiges,
-        SUM(CASE WHEN mp.is_entry = 1 THEN COALESCE(mp.cost_cents, 0) ELSE 0 END) AS cost_cents,
-        SUM(CASE WHEN mp.exit_reason IS NOT NULL THEN 1 ELSE 0 END) AS exits
+        f.entries,
+        f.participants,
+        f.exits_regulaer,
+        f.exits_abbruch,
+        f.exits_integration,
+        f.exits_sonstiges,
+        f.cost_cents,
+        f.exits_regulaer + f.exits_abbruch + f.exits_integration + f.exits_sonstiges AS exits
     FROM measure_type mt
-    JOIN mp ON mp.measure_code = mt.measure_code
+    JOIN f ON f.measure_code = mt.measure_code
     WHERE (:legal_basis = '' OR mt.legal_basis = :legal_basis)
-    GROUP BY mt.legal_basis, mt.measure_code, mt.name
 )
 SELECT
     r.legal_basis AS legal_basis,

@@ -427,8 +427,48 @@ d_month_fact = Table(
     Column("paid_bg", Integer, nullable=False),
 )
 
+#: R16's figures per office on as_of (opal.refresh.derive_summary), so the Strukturbericht reads
+#: one row per office instead of every person of the county
+d_office_structure = Table(
+    "d_office_structure", metadata,
+    Column("office_id", _text_type(), primary_key=True),
+    *(Column(name, Integer, nullable=False) for name in (
+        "bg", "alleinerziehend_bg", "fluchtkontext_bg", "elb", "nef", "u25", "ue50", "lzb",
+        "persons")),
+)
+
+#: the eLb on as_of per case manager (R09's Betreuungsschlüssel)
+d_staff_elb = Table(
+    "d_staff_elb", metadata,
+    Column("staff_id", _text_type(), primary_key=True),
+    Column("elb", Integer, nullable=False),
+)
+
+#: the county's eLb on as_of per profile group ('' for none) and days since their last kept
+#: contact (-1: never): R10 for the county sums at most a few thousand rows for any ``days``
+d_contact_age = Table(
+    "d_contact_age", metadata,
+    Column("profile_group", String(1), primary_key=True),
+    Column("contact_age", Integer, primary_key=True),
+    Column("elb", Integer, nullable=False),
+)
+
+#: R15's facts per measure and day (participations entered on or before as_of): entries and
+#: their cost on their entry day, exits by reason on their exit day, and the participants' marks
+#: (+1 on the entry day, -1 the day after active_to_day), so "active on D" is a running sum
+d_measure_day = Table(
+    "d_measure_day", metadata,
+    Column("measure_code", _text_type(), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    *(Column(name, Integer, nullable=False) for name in (
+        "entries", "exits_regulaer", "exits_abbruch", "exits_integration", "exits_sonstiges",
+        "active_delta")),
+    Column("cost_cents", BigInteger, nullable=False),
+)
+
 DERIVED_TABLES = (d_meta, d_month, d_elb_interval, d_person, d_list_scope, d_integration,
-                  d_entry, d_month_stock, d_month_fact)
+                  d_entry, d_month_stock, d_month_fact, d_office_structure, d_staff_elb,
+                  d_contact_age, d_measure_day)
 
 
 def viewer_for_staff(staff_id: str) -> str:

@@ -33,6 +33,7 @@ from opal.refresh.derive_integration import entry_rows, integration_rows
 from opal.refresh.derive_load import CHUNK_PERSONS, BaseReader
 from opal.refresh.derive_month import mark_persons, month_stock_rows, new_marks
 from opal.refresh.derive_person import interval_rows, person_rows, scope_rows
+from opal.refresh.derive_summary import build_summaries
 from opal.refresh.load import insert_rows
 
 
@@ -89,3 +90,4 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
             del base, merged
     write_rows(conn, d_month_stock, month_stock_rows(marks, as_of))
     build_month_fact(conn)
+    build_summaries(conn, d)
