@@ -1,5 +1,6 @@
-"""Every page of every role in Chromium at 390 px and 1366 px: no horizontal page scroll, every
-column of R05 reachable, "Abmelden" on screen, and axe-core finds no WCAG 2.1 A/AA violation.
+"""Every page of every role (the office lead too) in Chromium at 390 px and 1366 px: no
+horizontal page scroll, every column of R05 reachable, "Abmelden" on screen, and axe-core finds
+no WCAG 2.1 A/AA violation.
 
 Real parts: `opal serve` (gunicorn) over a small demo export (with --hostile-names), Debian's
 Chromium via Playwright, axe-core from the npm registry (``make`` installs it into
@@ -37,7 +38,8 @@ WIDTHS = (390, 1366)
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: role key -> (username, role)
 ROLES = {"case_manager": "fm.layout", "stand_in": "fm.vertretung", "team_lead": "tl.layout",
-         "controlling": "controlling.layout", "admin": "admin.layout"}
+         "office_lead": "leitung.layout", "controlling": "controlling.layout",
+         "admin": "admin.layout"}
 
 
 @dataclass
@@ -55,6 +57,8 @@ def _require_axe() -> None:
 
 
 def _prepare(tmp_path: Path) -> tuple[Any, dict[str, list[str]]]:
+    from sqlalchemy import text
+
     from opal.catalogue import load_and_check
     from opal.db import app_engine, case_engine
     from opal.demo import generate
@@ -75,12 +79,15 @@ def _prepare(tmp_path: Path) -> tuple[Any, dict[str, list[str]]]:
     refresh(config, export)
     engine = case_engine(config)
     links = find_links(engine, as_of)
+    with engine.connect() as conn:  # the office lead leads the team lead's office
+        office = conn.execute(text("SELECT office_id FROM team WHERE team_id = :t"),
+                              {"t": links.team}).scalar_one()
     engine.dispose()
     upgrade_app_db(config)
     app_db = app_engine(config)
     links_of = {"case_manager": {"staff_id": links.case_manager},
                 "stand_in": {"staff_id": links.stand_in}, "team_lead": {"team_id": links.team},
-                "controlling": {}, "admin": {}}
+                "office_lead": {"office_id": office}, "controlling": {}, "admin": {}}
     role_of = {"stand_in": "case_manager"}
     for key, username in ROLES.items():
         upsert_user(app_db, username, role_of.get(key, key), password=PASSWORD,
