@@ -364,3 +364,24 @@ def test_decimal_cells_stored_in_units_of_their_scale(column: str, raw: str,
             convert(raw)
     else:
         assert convert(raw) == stored
+
+
+def test_month_keys_find_exactly_the_repeated_id_and_month() -> None:
+    """benefit_payment's (bg_id, month) keys as bitmasks: the month of as_of (bit 0), months far
+    back, the same month for another id, and months that are faults of their row anyway."""
+    from opal import dates
+    from opal.refresh.validate import MonthKeys
+
+    top = dates.month_idx(2026, 11)
+    keys = MonthKeys(top)
+    assert not keys.seen_again("B01", top, "2026-11")
+    assert not keys.seen_again("B01", top - 1, "2026-10")
+    assert not keys.seen_again("B02", top, "2026-11")
+    assert not keys.seen_again("B01", dates.month_idx(1990, 1), "1990-01")
+    assert keys.seen_again("B01", top, "2026-11")
+    assert keys.seen_again("B01", dates.month_idx(1990, 1), "1990-01")
+    assert not keys.seen_again("B01", top + 1, "2026-12")  # after as_of: by its text
+    assert keys.seen_again("B01", top + 1, "2026-12")
+    assert not keys.seen_again("B01", None, "2026-13")
+    assert keys.seen_again("B01", None, "2026-13")
+    assert not keys.seen_again("B01", None, "2026-14")
