@@ -136,6 +136,11 @@ def test_users_add_update_disable(cli_env: EngineWorld) -> None:
     assert code == 0
     assert verify_login(apps, "neu", password) is None
     assert verify_login(apps, "neu", "ein sehr geheimes Passwort") is not None
+    code, out, err = run("users", "add", "neu", "--role", "office_lead", "--office-id", "O1")
+    assert code == 0, err
+    user = get_user(apps, "neu")
+    assert user is not None and (user.role, user.staff_id, user.team_id, user.office_id) == (
+        "office_lead", None, None, "O1")
     code, out, _ = run("users", "disable", "neu")
     assert code == 0
     assert verify_login(apps, "neu", "ein sehr geheimes Passwort") is None
@@ -151,6 +156,8 @@ def test_users_add_update_disable(cli_env: EngineWorld) -> None:
     (["add", "bob\n", "--role", "controlling"], "Benutzername"),
     (["add", "x", "--role", "case_manager", "--staff-id", "S1\n"], "ungültige Kennung"),
     (["add", "x", "--role", "boss"], "boss"),
+    (["add", "x", "--role", "office_lead"], "--office-id"),
+    (["add", "x", "--role", "team_lead", "--team-id", "T1", "--office-id", "O1"], "office_lead"),
     (["disable", "niemand"], "gibt es nicht"),
 ])
 def test_users_errors(cli_env: EngineWorld, args: list[str], needle: str) -> None:
