@@ -129,24 +129,27 @@ def one_app(sqlite_config: Config, slapd: Slapd) -> Iterator[Flask]:
 
 # --- sign-in per role --------------------------------------------------------------------------
 
-ROLE_CASES = [  # login name, role, staff_id, team_id
-    ("anna.arendt", "case_manager", "S01", None),  # direct member of OPAL-Fallmanagement
-    ("bernd.boell", "case_manager", "S02", None),  # via Team-Nord-Vermittlung (nested)
-    (SPECIAL_NAME, "case_manager", "S03", None),  # *()\ in login name and DN, nested
-    ("dieter.dress", "team_lead", None, "T1"),
-    ("clara.controlling", "controlling", None, None),
-    ("ida.admin", "admin", None, None),
+ROLE_CASES = [  # login name, role, staff_id, team_id, office_id
+    ("anna.arendt", "case_manager", "S01", None, None),  # direct member of OPAL-Fallmanagement
+    ("bernd.boell", "case_manager", "S02", None, None),  # via Team-Nord-Vermittlung (nested)
+    (SPECIAL_NAME, "case_manager", "S03", None, None),  # *()\ in login name and DN, nested
+    ("dieter.dress", "team_lead", None, "T1", None),
+    ("lena.leitung", "office_lead", None, None, "O1"),  # physicalDeliveryOfficeName
+    ("clara.controlling", "controlling", None, None, None),
+    ("ida.admin", "admin", None, None, None),
 ]
 
 
-@pytest.mark.parametrize(("name", "role", "staff", "team"), ROLE_CASES)
+@pytest.mark.parametrize(("name", "role", "staff", "team", "office"), ROLE_CASES)
 def test_each_role_signs_in_with_the_directory_password(dir_app: Flask, dir_client: FlaskClient,
                                                          name: str, role: str, staff: str | None,
-                                                         team: str | None) -> None:
+                                                         team: str | None,
+                                                         office: str | None) -> None:
     response = login(dir_client, name, password_of(name))
     assert response.status_code == 302, response.get_data(True)[-400:]
     assert response.headers["Location"] == "/reports"
     row = stored(dir_app, name)
+    assert row is not None and row["office_id"] == office
     assert row is not None
     assert (row["role"], row["staff_id"], row["team_id"], row["source"], row["password_hash"],
             row["active"]) == (role, staff, team, "directory", None, True)
