@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from opal import dates
 from opal.access import Actor, Linkage, case_manager_choices, linkage, scope_for
+from opal.casedb.schema import DERIVED_TABLES
 from opal.catalogue import ReportDefinition
 from opal.collation import text_key
 from opal.compute import parse, round_half_up, to_fraction
@@ -52,6 +53,8 @@ class Fetched:
 
 #: identifies a generation (built_at alone has one-second resolution)
 _GENERATION_SQL = text("SELECT as_of_day, exported_at, built_at FROM d_meta")
+#: the tables a refresh derives: one missing in the live generation means it is older
+DERIVED_NAMES = frozenset(t.name for t in DERIVED_TABLES)
 #: how often a run is read again when generations are published while it runs
 _GENERATION_TRIES = 3
 
@@ -80,13 +83,23 @@ def _missing_table(exc: OperationalError | ProgrammingError) -> bool:
             or "no such table" in str(exc.orig))
 
 
+def _missing_derived_table(exc: OperationalError | ProgrammingError) -> bool:
+    """The error names a derived table this release builds (``d_*``) as missing."""
+    if not _missing_table(exc):
+        return False
+    said = str(exc.orig)
+    return any(f"no such table: {name}" in said or f'relation "{name}" does not exist' in said
+               for name in DERIVED_NAMES)
+
+
 def _report_rows(conn: Connection, sql: str, binds: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The report's rows; a live generation built by an earlier release that lacks a derived
-    table this release reads is NoData (503, until the next refresh), not a fault."""
+    table this release reads is NoData (503, until the next refresh), not a fault. Any other
+    missing table is a fault of the report (QueryFailed, 500 with an incident id)."""
     try:
         return [dict(r) for r in conn.execute(statement(sql), binds).mappings()]
     except (OperationalError, ProgrammingError) as exc:
-        if _missing_table(exc):
+        if _missing_derived_table(exc):
             raise NoData("Die eingespielten Daten stammen von einer früheren OPAL-Version; "
                          "dieser Bericht ist nach der nächsten Aktualisierung verfügbar.") from exc
         raise
