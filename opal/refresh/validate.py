@@ -149,7 +149,7 @@ class MonthKeys:
         return False
 
 
-def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Converter:
+def _converter(col: ExportColumn, date_cache: dict[str, tuple[str, int]]) -> Converter:
     """Return a function turning a non-empty cell into its stored value (raising _Bad)."""
     if col.kind == "code":
         codes = frozenset(col.codes)
@@ -160,13 +160,15 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[date, int]]) -> Co
             return raw
         return code
     if col.kind == "date":
-        def to_date(raw: str) -> tuple[date, int]:
+        def to_date(raw: str) -> tuple[str, int]:
+            # stored as its ISO text (what SQLite's date adapter would write, and what COPY
+            # reads): adapting a date object per cell cost 3 % of a kreis refresh
             d = date_cache.get(raw)
             if d is None:
                 parsed = parse_date(raw)
                 if parsed is None:
                     raise _Bad(f"{show(raw)} is not a date (YYYY-MM-DD)")
-                d = date_cache[raw] = (parsed, dates.day(parsed))
+                d = date_cache[raw] = (parsed.isoformat(), dates.day(parsed))
             return d
         return to_date
     if col.kind == "month":
@@ -257,7 +259,7 @@ class TableReader:
         self.log = log
         self.rows_read = 0
         self.file = entry.file
-        self._date_cache: dict[str, tuple[date, int]] = {}
+        self._date_cache: dict[str, tuple[str, int]] = {}
 
     def _header(self, header: list[str]) -> list[int] | None:
         """Return the file position of every spec column, or None after logging the faults."""
