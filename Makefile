@@ -89,9 +89,9 @@ test-clock: $(STAMP) system-deps
 	@$(MAKE) --no-print-directory $(AXE) || true
 	@command -v faketime >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	$(FAKE) '+400d' $(CLOCK_PYTEST)
-	@s=$$(( $$(date -d '2027-03-28 00:40:00 UTC' +%s) - $$(date +%s) )); \
+	@s=$$(( $$(date -d '2027-03-28 00:55:00 UTC' +%s) - $$(date +%s) )); \
 	case $$s in -*) ;; *) s="+$$s";; esac; \
-	echo "TZ=Europe/Berlin $(FAKE) '$$s' (2027-03-28 01:40 CET)"; \
+	echo "TZ=Europe/Berlin $(FAKE) '$$s' (2027-03-28 01:55 CET: the clocks go to 03:00 CEST about 5 minutes into the run)"; \
 	TZ=Europe/Berlin $(FAKE) "$$s" $(CLOCK_PYTEST)
 
 # Demo: Kreis-scale export (fixed seed), refresh, demo users, gunicorn on 127.0.0.1:5000.
