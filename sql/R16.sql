@@ -24,15 +24,11 @@ WITH r AS (
     UNION ALL
     SELECT
         1, 'Gesamt', NULL,
-        COALESCE((SELECT SUM(bo.bg) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.alleinerziehend_bg) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.fluchtkontext_bg) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.elb) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.nef) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.u25) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.ue50) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.lzb) FROM d_office_structure bo), 0),
-        COALESCE((SELECT SUM(bo.persons) FROM d_office_structure bo), 0)
+        COALESCE(SUM(t.bg), 0), COALESCE(SUM(t.alleinerziehend_bg), 0),
+        COALESCE(SUM(t.fluchtkontext_bg), 0), COALESCE(SUM(t.elb), 0), COALESCE(SUM(t.nef), 0),
+        COALESCE(SUM(t.u25), 0), COALESCE(SUM(t.ue50), 0), COALESCE(SUM(t.lzb), 0),
+        COALESCE(SUM(t.persons), 0)
+    FROM d_office_structure t  -- one row, whatever the number of offices
 )
 SELECT
     r.office AS office,

@@ -39,7 +39,6 @@ po AS (
 SELECT po.office_id, COALESCE(bo.bg, 0), COALESCE(bo.ae, 0), COALESCE(bo.flucht, 0),
        po.elb, po.nef, po.u25, po.ue50, po.lzb, po.persons
 FROM po LEFT JOIN bo ON bo.office_id = po.office_id
-WHERE po.office_id IS NOT NULL
 """
 
 #: R09: the eLb on as_of per case manager
