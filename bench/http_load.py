@@ -94,6 +94,7 @@ def ensure_data(data_dir: Path, as_of: str) -> Config:
 
 def make_accounts(config: Config, path: Path) -> dict[str, int]:
     """Create or update the bench users with fresh passwords; write them to ``path`` (0600)."""
+    from opal.appdb import migrate
     from opal.db import app_engine, case_engine, init_app_db
     from opal.users import generate_password, upsert_user
 
@@ -111,6 +112,8 @@ def make_accounts(config: Config, path: Path) -> dict[str, int]:
     if len(staff) < ROLES["case_manager"] or len(teams) < ROLES["team_lead"]:
         raise SystemExit(f"the data has only {len(staff)} case loads and {len(teams)} teams")
     apps = app_engine(config)
+    # the bench's own app database follows the code's schema (as `opal db upgrade` would)
+    migrate.upgrade(apps, config.app_db_schema)
     init_app_db(apps, config.app_db_schema)
     accounts: dict[str, list[list[str]]] = {role: [] for role in ROLES}
     for role, count in ROLES.items():

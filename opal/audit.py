@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 
 from opal.appdb.schema import audit_log
+from opal.appdb.writeturn import write_turn
 from opal.clock import Clock, system_clock
 from opal.params import clean_for_log
 
@@ -41,7 +42,7 @@ def record(engine: Engine, *, clock: Clock = system_clock, username: str | None,
            data_as_of: str | None = None, message: str | None = None,
            client: str | None = None) -> None:
     """Insert one audit row in its own transaction; never pass personal data in ``message``."""
-    with engine.begin() as conn:
+    with write_turn(engine), engine.begin() as conn:
         record_in(conn, clock=clock, username=username, role=role, action=action, report=report,
                   params=params, format=format, row_count=row_count, outcome=outcome,
                   duration_ms=duration_ms, data_as_of=data_as_of, message=message,

@@ -205,3 +205,21 @@ def test_head_matches_the_tables_the_code_uses(config: Config) -> None:
             assert compare_metadata(ctx, metadata) == []
     finally:
         engine.dispose()
+
+
+def test_upgrade_numbers_each_users_downloads_in_the_order_made(config: Config) -> None:
+    """0007: the counter rows there are get ``seq`` 1, 2, 3 … per user by id (the order made),
+    so the limit's lookup finds the download ``limit`` places back right after an upgrade."""
+    engine = app_engine(config)
+    try:
+        migrate.upgrade(engine, config.app_db_schema, target="0006")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO downloads (ts, username) VALUES (:ts, :u)"),
+                         [{"ts": f"2026-11-24 08:00:0{i}", "u": u}
+                          for i, u in enumerate("abaab")])
+        migrate.upgrade(engine, config.app_db_schema)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT username, seq FROM downloads ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)]
+    finally:
+        engine.dispose()

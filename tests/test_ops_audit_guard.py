@@ -126,8 +126,8 @@ def seed_throttles_and_sessions(engine: Engine) -> None:
             {"ts": now - timedelta(days=3), "username": "x", "address": "10.0.0.9"},
             {"ts": now - timedelta(minutes=5), "username": "y", "address": "10.0.0.9"}])
         conn.execute(insert(downloads), [
-            {"ts": now - timedelta(hours=2), "username": "fm.arendt"},
-            {"ts": now - timedelta(seconds=10), "username": "fm.arendt"}])
+            {"ts": now - timedelta(hours=2), "username": "fm.arendt", "seq": 1},
+            {"ts": now - timedelta(seconds=10), "username": "fm.arendt", "seq": 2}])
         conn.execute(insert(users).values(username="u", active=True, created_at=now,
                                            updated_at=now))
         conn.execute(insert(user_sessions), [

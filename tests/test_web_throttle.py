@@ -153,6 +153,39 @@ def test_the_download_count_is_exact_at_the_limit(engine_world: EngineWorld) -> 
     assert counted == 5  # the refused attempts were not counted
 
 
+def test_the_limit_looks_back_by_number_whatever_the_limit(engine_world: EngineWorld) -> None:
+    """The download ``limit`` places back decides: a lowered limit looks at a newer one, a
+    limit above the count looks at none, and numbers purged with their rows (16 minutes old)
+    are old; numbering starts again at 1 once all of a user's rows are purged."""
+    from datetime import datetime, timedelta
+
+    from opal.web.security import count_download, purge_throttles
+
+    start = datetime(2026, 11, 24, 8, 0, 0)
+    engine = engine_world.ctx.app_db
+
+    def allowed(at: float, limit: int) -> bool:
+        return count_download(engine, "a", start + timedelta(seconds=at), limit)
+
+    def numbers() -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.execute(select(downloads.c.seq).where(downloads.c.username == "a")
+                                     .order_by(downloads.c.seq)).scalars())
+
+    assert [allowed(i * 10, 100_000) for i in range(5)] == [True] * 5  # 0, 10 … 40 s
+    assert numbers() == [1, 2, 3, 4, 5]
+    assert not allowed(45, 5)  # five within the minute: the fifth back is 45 s old
+    assert not allowed(45, 2)  # the second back (30 s) too
+    assert allowed(71, 5)  # the fifth back (0 s) is 71 s old: out
+    assert not allowed(71, 1)  # the last one (71 s) is now
+    assert allowed(72, 7)  # only six so far: nothing seven places back
+    with engine.begin() as conn:  # 17 minutes on: every row is purged
+        purge_throttles(conn, start + timedelta(minutes=17, seconds=73))
+    assert numbers() == []
+    assert allowed(17 * 60 + 73, 1)
+    assert numbers() == [1]
+
+
 def test_concurrent_downloads_count_exactly_the_limit_and_leave_commits_durable(
         engine_world: EngineWorld) -> None:
     """Counted in one serialized transaction each: of twelve downloads at once, exactly the

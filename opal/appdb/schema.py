@@ -98,14 +98,16 @@ login_failures = Table(
 Index("ix_login_failures_user", login_failures.c.username, login_failures.c.ts)
 Index("ix_login_failures_addr", login_failures.c.address, login_failures.c.ts)
 
-#: downloads per user, for the per-minute limit
+#: downloads per user, for the per-minute limit; ``seq`` numbers a user's downloads 1, 2, 3 …
+#: so that "the download ``limit`` places back" is one index lookup (``opal.web.security``)
 downloads = Table(
     "downloads", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ts", DateTime, nullable=False),
     Column("username", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
 )
-Index("ix_downloads_user", downloads.c.username, downloads.c.ts)
+Index("ix_downloads_user_seq", downloads.c.username, downloads.c.seq, unique=True)
 
 #: what a user (``user_id``) or an admin for a role or team (``audience``) asked to be delivered;
 #: never deleted (``deleted_at``), so that a delivery's key never points at a reused id
