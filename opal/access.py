@@ -91,6 +91,16 @@ def linkage(conn: Connection, actor: Actor) -> Linkage:
     return Linkage(False) if unit is None else Linkage(True, unit)
 
 
+#: who a team lead / a case manager may narrow a list to, built once (every such page asks)
+_TEAM_CHOICES = text("SELECT staff_id, display_name FROM staff WHERE team_id = :t "
+                     "AND \"function\" IN ('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')")
+_OWN_CHOICES = text("SELECT staff_id, display_name FROM staff WHERE staff_id = :s "
+                    "UNION SELECT c.staff_id, c.display_name FROM stand_in si "
+                    "JOIN staff c ON c.staff_id = si.covers_staff_id "
+                    "WHERE si.staff_id = :s AND si.from_day <= :d "
+                    "AND (si.to_day IS NULL OR si.to_day >= :d)")
+
+
 def case_manager_choices(conn: Connection, actor: Actor, as_of_day: int) -> dict[str, str]:
     """The case managers a person list may be narrowed to (``case_manager``), id -> name.
 
@@ -103,17 +113,10 @@ def case_manager_choices(conn: Connection, actor: Actor, as_of_day: int) -> dict
     rows: list[Any] = []
     if actor.role == "team_lead" and actor.team_id:
         rows = list(conn.execute(
-            text("SELECT staff_id, display_name FROM staff WHERE team_id = :t "
-                 "AND \"function\" IN ('FALLMANAGEMENT', 'ARBEITSVERMITTLUNG')"),
-            {"t": actor.team_id}))
+            _TEAM_CHOICES, {"t": actor.team_id}))
     elif actor.role == "case_manager" and actor.staff_id:
         rows = list(conn.execute(
-            text("SELECT staff_id, display_name FROM staff WHERE staff_id = :s "
-                 "UNION SELECT c.staff_id, c.display_name FROM stand_in si "
-                 "JOIN staff c ON c.staff_id = si.covers_staff_id "
-                 "WHERE si.staff_id = :s AND si.from_day <= :d "
-                 "AND (si.to_day IS NULL OR si.to_day >= :d)"),
-            {"s": actor.staff_id, "d": as_of_day}))
+            _OWN_CHOICES, {"s": actor.staff_id, "d": as_of_day}))
     ordered = sorted(((str(r[0]), str(r[1])) for r in rows),
                      key=lambda r: (din5007(r[1]), r[1], r[0]))
     return dict(ordered)

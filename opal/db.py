@@ -9,6 +9,7 @@ report SQL names tables unqualified on both databases.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+@lru_cache(maxsize=64)
 def sqlite_path(url: str) -> Path:
-    """Return the file path of a ``sqlite:///PATH`` URL."""
+    """Return the file path of a ``sqlite:///PATH`` URL (parsed once: every run asks)."""
     database = make_url(url).database
     if not database:
         raise ValueError(f"{url!r} names no SQLite file")

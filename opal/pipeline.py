@@ -320,6 +320,8 @@ def _result(ctx: Context, req: RunRequest, defn: ReportDefinition, audit: _Audit
     extra: dict[str, Any] = {"timing": {"db_s": fetched.db_s}}
     if req.paged:
         extra["page"] = parsed.page or 1
+    if fetched.staff is not None:
+        extra["staff"] = fetched.staff  # the page's form offers the same choices
     return Result(
         code=defn.code, title=defn.title, kind=defn.kind, orientation=defn.orientation,
         params=parsed.display, columns=defn.visible_columns, rows=rows, as_of=fetched.as_of,

@@ -49,6 +49,9 @@ class Fetched:
     parsed: ParsedParams
     rows: list[dict[str, Any]]
     db_s: float
+    #: the case managers a ``staff`` parameter could name (None: the report has none); the
+    #: report page offers them in its form, read in the same transaction
+    staff: dict[str, str] | None = None
 
 
 #: identifies a generation (built_at alone has one-second resolution)
@@ -97,7 +100,9 @@ def _report_rows(conn: Connection, sql: str, binds: Mapping[str, Any]) -> list[d
     table this release reads is NoData (503, until the next refresh), not a fault. Any other
     missing table is a fault of the report (QueryFailed, 500 with an incident id)."""
     try:
-        return [dict(r) for r in conn.execute(statement(sql), binds).mappings()]
+        found = conn.execute(statement(sql), binds)
+        keys = list(found.keys())
+        return [dict(zip(keys, row, strict=True)) for row in found]
     except (OperationalError, ProgrammingError) as exc:
         if _missing_derived_table(exc):
             raise NoData("Die eingespielten Daten stammen von einer früheren OPAL-Version; "
@@ -168,7 +173,8 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
         if same:
             if defn.targets:
                 _fill_targets(ctx, binds, raw_rows)  # an office lead's office is a fixed bind
-            return Fetched(as_of, link.unit, parsed, raw_rows, time.monotonic() - started)
+            return Fetched(as_of, link.unit, parsed, raw_rows, time.monotonic() - started,
+                           staff)
     raise NoData("Die Daten werden gerade aktualisiert. Bitte versuchen Sie es gleich noch "
                  "einmal.")
 
@@ -263,13 +269,15 @@ def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]]) -> list[d
     out: list[dict[str, Any]] = []
     for raw in raw_rows:
         row = {c.key: coerce(c, raw.get(c.key)) for c in defn.columns if not c.compute}
+        out.append(row)
+        if not computed:
+            continue
         env: dict[str, Fraction | None] = {c.key: to_fraction(raw.get(c.key)) for c in numeric}
         for col, expr in computed:
             value = expr.evaluate(env)
             env[col.key] = value
             places = env.get(col.places_from) if col.places_from else None
             row[col.key] = None if value is None else _computed(col, value, places)
-        out.append(row)
     return out
 
 

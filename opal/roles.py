@@ -26,23 +26,26 @@ Scope = dict[str, str | int]
 REPORT_KINDS: Mapping[str, str] = {"list": "a person list", "aggregate": "an aggregate"}
 
 
+#: the linkage statements, built once (every run reads one)
+_STAFF = text("SELECT s.display_name, s.function FROM staff s WHERE s.staff_id = :s")
+_TEAM = text("SELECT name FROM team WHERE team_id = :t")
+_OFFICE = text("SELECT name FROM office WHERE office_id = :o")
+
+
 def _staff_unit(conn: Connection, staff_id: str) -> str | None:
-    row = conn.execute(
-        text("SELECT s.display_name, s.function FROM staff s WHERE s.staff_id = :s"),
-        {"s": staff_id}).first()
+    row = conn.execute(_STAFF, {"s": staff_id}).first()
     if row is None or row[1] not in CASE_MANAGER_FUNCTIONS:
         return None
     return f"Fallbestand {row[0]} ({staff_id})"
 
 
 def _team_unit(conn: Connection, team_id: str) -> str | None:
-    row = conn.execute(text("SELECT name FROM team WHERE team_id = :t"), {"t": team_id}).first()
+    row = conn.execute(_TEAM, {"t": team_id}).first()
     return None if row is None else f"Team {row[0]} ({team_id})"
 
 
 def _office_unit(conn: Connection, office_id: str) -> str | None:
-    row = conn.execute(text("SELECT name FROM office WHERE office_id = :o"),
-                       {"o": office_id}).first()
+    row = conn.execute(_OFFICE, {"o": office_id}).first()
     return None if row is None else f"Standort {row[0]} ({office_id})"
 
 

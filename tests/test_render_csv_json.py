@@ -194,3 +194,21 @@ def test_json_streams_in_batches_that_join_to_the_whole_document() -> None:
     assert '"v": 0.50}' in text and '"v": 1000.50}]' in text  # decimals exact in every batch
     empty = get_renderer("json").render(_many(0)).body.decode()
     assert '"rows": [], "row_count": 0' in empty and empty.endswith("}\n")
+
+
+def test_json_text_that_looks_like_a_decimal_placeholder_stays_text() -> None:
+    """Decimals are spliced in by a placeholder with a token drawn per document: a text cell
+    spelling a placeholder (another token, or none) comes out as that text, and a list without
+    decimals is plain ``json.dumps``."""
+    columns = (ColumnDef("t", "Text"), ColumnDef("v", "Wert", "decimal", decimals=2))
+    rows: list[dict[str, object]] = [{"t": "@0123456789abcdef:0@", "v": Decimal("7.50")},
+                                     {"t": "@rows@", "v": None}]
+    r = Result(code="R99", title="T", kind="list", orientation="portrait", params=(),
+               columns=columns, rows=rows, as_of=date(2026, 11, 23),
+               generated_at=datetime(2026, 11, 24, 6, 12, 3, tzinfo=UTC))
+    body = get_renderer("json").render(r).body.decode()
+    assert '"rows": [{"t": "@0123456789abcdef:0@", "v": 7.50}, {"t": "@rows@", "v": null}]' \
+        in body
+    plain = dataclasses.replace(r, rows=[{"t": "@0123456789abcdef:0@", "v": None}])
+    assert json.loads(get_renderer("json").render(plain).body)["rows"] == \
+        [{"t": "@0123456789abcdef:0@", "v": None}]

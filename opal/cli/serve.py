@@ -45,6 +45,11 @@ def default_workers() -> int:
     return max(2, min(2 * (os.cpu_count() or 1) + 1, 9))
 
 
+def _in_memory_dir(path: str) -> bool:
+    """True when ``path`` is a writable directory (``/dev/shm``: tmpfs on Linux)."""
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
 def make_server(app: Any, host: str, port: int, workers: int) -> Any:
     """Return a gunicorn application serving the already built (checked) ``app``."""
     from gunicorn.app.base import BaseApplication
@@ -63,6 +68,9 @@ def make_server(app: Any, host: str, port: int, workers: int) -> Any:
                 "accesslog": "-", "errorlog": "-", "access_log_format": ACCESS_LOG_FORMAT,
                 "proc_name": "opal", "post_fork": _post_fork,
                 "control_socket_disable": True,  # no socket in $HOME (gunicorn >= 24)
+                # the workers' heartbeat touches a file on every loop: in memory, not on disk
+                # (gunicorn's FAQ: a disk-backed file can block a worker)
+                **({"worker_tmp_dir": "/dev/shm"} if _in_memory_dir("/dev/shm") else {}),
             }
             for key, value in options.items():
                 if key in self.cfg.settings:

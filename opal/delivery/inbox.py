@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, case, func, select, update
 
 from config import Config
 from opal.appdb.schema import deliveries
@@ -72,12 +72,15 @@ def count_new(engine: Engine, user_id: int) -> int:
             deliveries.c.seen_at.is_(None))).scalar_one())
 
 
-def has_any(engine: Engine, user_id: int, report: str) -> bool:
-    """Whether the report page offers "frühere Ausgaben"."""
+def overview(engine: Engine, user_id: int, report: str) -> tuple[int, bool]:
+    """``count_new`` and whether the user has any entry of ``report`` ("frühere Ausgaben"),
+    in one query: a report page shows both."""
+    unseen = func.count(case((deliveries.c.seen_at.is_(None), 1)))
+    of_report = func.count(case((deliveries.c.report == report, 1)))
     with engine.connect() as conn:
-        return conn.execute(select(deliveries.c.id).where(
-            deliveries.c.user_id == user_id, deliveries.c.report == report,
-            deliveries.c.status.in_(SHOWN)).limit(1)).first() is not None
+        new, found = conn.execute(select(unseen, of_report).where(
+            deliveries.c.user_id == user_id, deliveries.c.status.in_(SHOWN))).one()
+    return int(new), int(found) > 0
 
 
 def mark_seen(engine: Engine, user_id: int, ids: list[int], now: datetime) -> None:

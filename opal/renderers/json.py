@@ -14,6 +14,9 @@ from typing import Any
 from opal.renderers.base import BATCH, Format, Rendered, utf8_stream
 from opal.result import SUPPRESSED, Result
 
+#: a Decimal's placeholder: ``"@<token>:<index>@"`` (the token is random per document)
+_PLACEHOLDER = re.compile(r'"@([0-9a-f]{16}):([0-9]+)@"')
+
 
 def _value(value: Any, numbers: list[str], token: str) -> Any:
     if value is SUPPRESSED or value is None:
@@ -58,7 +61,10 @@ def _rows_text(result: Result, rows: list[dict[str, Any]], token: str) -> str:
     items = [{c.key: _value(row.get(c.key), numbers, token) for c in result.columns}
              for row in rows]
     text = json.dumps(items, ensure_ascii=False)[1:-1]
-    return re.sub(f'"@{token}:([0-9]+)@"', lambda m: numbers[int(m[1])], text)
+    if not numbers:  # no Decimal in these rows: nothing to splice
+        return text
+    # one pattern for every token (compiled once, not per call); only this run's token counts
+    return _PLACEHOLDER.sub(lambda m: numbers[int(m[2])] if m[1] == token else m[0], text)
 
 
 FORMAT = Format("json", "JSON", "application/json", download=True, streams=True)

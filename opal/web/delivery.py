@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file
+from flask import Blueprint, abort, g, redirect, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from opal.access import may_run
@@ -271,6 +271,8 @@ def new_entries() -> int:
     try:
         if not current_user.is_authenticated or current_user.role == "admin":
             return 0
+        if "opal_inbox_new" in g:  # the report page read it with its "frühere Ausgaben"
+            return int(g.opal_inbox_new)
         return inbox.count_new(portal().app_db, current_user.user_id)
     except Exception:  # the app DB is down: the page (an error page) renders without it
         return 0

@@ -77,16 +77,22 @@ def live() -> Live | None:
 
 
 def case_manager_choices(actor: Actor) -> dict[str, str]:
-    """The case managers the actor may narrow a person list to (access decides)."""
+    """The case managers the actor may narrow a person list to (access decides); read once
+    per request and actor (the form and the table's links both ask)."""
     data = live()
     if data is None:
         return {}
+    cached: dict[Actor, dict[str, str]] = g.setdefault("opal_choices", {})
+    if actor in cached:
+        return dict(cached[actor])
     try:
         with portal().case_db.connect() as conn:
-            return access.case_manager_choices(conn, actor, dates.day(data.as_of))
+            found = access.case_manager_choices(conn, actor, dates.day(data.as_of))
     except Exception:  # no live generation: nothing to offer
         current_app.logger.exception("case manager choices unreadable")
         return {}
+    cached[actor] = found
+    return dict(found)
 
 
 def offices() -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -125,8 +126,10 @@ def _page(definition: ReportDefinition, args: dict[str, Any], errors: dict[str, 
     """Render the report page: form (with errors), and the table when there is a result."""
     args = {k: v if isinstance(v, str) else ", ".join(v) for k, v in args.items()}
     data = live()
-    staff = (case_manager_choices(current_user.actor())
-             if any(p.type == "staff" for p in definition.params) else None)
+    staff = None
+    if any(p.type == "staff" for p in definition.params):
+        ran = result.extra.get("staff") if result is not None else None
+        staff = dict(ran) if ran is not None else case_manager_choices(current_user.actor())
     found = (offices() if any(p.type == "office" for p in definition.params) else None)
     fields = build_fields(definition, args, errors, data.as_of if data else None, staff, found)
     table = downloads = chart = None
@@ -159,7 +162,15 @@ def _delivery_parts(definition: ReportDefinition, args: dict[str, str],
     keep = {k: v for k, v in args.items() if k != "page"}
     return {"subscribe": bool(result is not None and formats), "sub_params": keep,
             "formats": formats, "weekdays": WEEKDAYS, "form": None,
-            "history": inbox.has_any(portal().app_db, current_user.user_id, definition.code)}
+            "history": _history(definition.code)}
+
+
+def _history(code: str) -> bool:
+    """Whether the user has deliveries of ``code``; the header's count of new inbox entries
+    comes from the same query (``opal.web.delivery.new_entries``)."""
+    new, found = inbox.overview(portal().app_db, current_user.user_id, code)
+    g.opal_inbox_new = new
+    return found
 
 
 def _params_as_run(definition: ReportDefinition, result: Result | None
