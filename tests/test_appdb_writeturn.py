@@ -4,18 +4,22 @@ worker with its own lock file, nothing at all on PostgreSQL."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import stat
 import subprocess
 import sys
 import threading
 from contextlib import nullcontext
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 
 from config import Config
 from opal.appdb.writeturn import turn_for, write_turn
-from opal.db import app_engine, sqlite_path
+from opal.audit import recent, record
+from opal.db import app_engine, init_app_db, sqlite_path
 from tests.conftest import PG_URL
 
 #: tries the lock file without waiting: exit 0 when it got it, 1 when another holds it
@@ -85,7 +89,9 @@ def test_a_forked_worker_opens_its_own_lock_file(sqlite_config: Config) -> None:
                 try:
                     turn = turn_for(engine)
                     assert turn is not None
-                    fcntl.flock(turn.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fd = turn.fileno()
+                    assert fd is not None
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     code = 0
                 except BlockingIOError:
                     code = 1
@@ -104,5 +110,42 @@ def test_postgresql_needs_no_turn(config: Config) -> None:
         pg = engine.url.drivername.startswith("postgresql")
         assert (turn_for(engine) is None) == pg
         assert isinstance(write_turn(engine), nullcontext) == pg
+    finally:
+        engine.dispose()
+
+
+def test_the_lock_file_has_the_databases_permissions(sqlite_config: Config) -> None:
+    """Made as SQLite makes its -wal file: an operator's command and the portal's workers that
+    may both write the database may both take the turn."""
+    engine = app_engine(sqlite_config)
+    try:
+        database = sqlite_path(sqlite_config.app_db_url)
+        with engine.begin():
+            pass  # the database exists
+        os.chmod(database, 0o640)
+        umask = os.umask(0)
+        os.umask(umask)
+        with write_turn(engine):
+            assert stat.S_IMODE(os.stat(turn_file(sqlite_config)).st_mode) == 0o640 & ~umask
+    finally:
+        engine.dispose()
+
+
+def test_a_lock_file_that_cannot_be_opened_costs_the_queue_not_the_write(
+        sqlite_config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    """The turn only orders writers: without its file the audit row is still written (SQLite's
+    locking decides between processes), and the log says why once."""
+    engine = app_engine(sqlite_config)
+    try:
+        init_app_db(engine, sqlite_config.app_db_schema)
+        turn_file(sqlite_config).mkdir(parents=True)  # a directory: open(O_RDWR) fails
+        with caplog.at_level(logging.WARNING, logger="opal.appdb.writeturn"):
+            record(engine, username="fm.arendt", role="case_manager", report="R02",
+                   outcome="ok")
+            record(engine, username="fm.arendt", role="case_manager", report="R03",
+                   outcome="ok")
+        assert [r["report"] for r in recent(engine, 2)] == ["R03", "R02"]
+        assert [r.getMessage() for r in caplog.records] == [
+            f"no write turn across processes ({turn_file(sqlite_config)}): Is a directory"]
     finally:
         engine.dispose()

@@ -5,11 +5,16 @@ the lock is free, so under load a free lock stays idle while waiters sleep. The 
 frequent writes (audit rows, the download counter) queue here instead: a thread lock within the
 process, then an exclusive ``flock`` on a file next to the database across processes; a blocked
 ``flock`` wakes the moment the holder lets go. PostgreSQL needs none of this (a no-op there).
+
+The turn only orders writers; SQLite's own locking still makes every write safe. A lock file
+that cannot be opened (another account made it, a read-only directory) costs the queue, never a
+write: the threads of the process still take turns, and SQLite decides between processes.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -24,30 +29,43 @@ from opal.db import is_sqlite, sqlite_path
 class WriteTurn:
     """The write turn on one SQLite file, for the threads of every process that opens it."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.path = database.with_name(database.name + SUFFIX)
         self._thread = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
 
-    def fileno(self) -> int:
+    def fileno(self) -> int | None:
         """The lock file, opened once per process: a forked worker must not share its parent's
-        open file (a flock belongs to the open file, so both would hold the turn at once)."""
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        open file (a flock belongs to the open file, so both would hold the turn at once).
+        Made with the database's permissions, as SQLite makes its -wal file; None when it
+        cannot be opened."""
+        if self._pid != os.getpid():
             self._pid = os.getpid()
+            try:
+                mode = os.stat(self.database).st_mode & 0o666
+            except OSError:
+                mode = 0o600
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            except OSError as exc:
+                log.warning("no write turn across processes (%s): %s", self.path, exc.strerror)
+                self._fd = None
         return self._fd
 
     @contextmanager
     def held(self) -> Iterator[None]:
         with self._thread:
             fd = self.fileno()
+            if fd is None:
+                yield
+                return
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
-
 
     def _forked(self) -> None:
         """In a forked child: a fresh thread lock (a thread of the parent may have held the old
@@ -59,6 +77,9 @@ class WriteTurn:
         self._fd, self._pid = None, 0
 
 
+log = logging.getLogger(__name__)
+#: the lock file's name: the database's plus this
+SUFFIX = ".writeturn"
 _TURNS: dict[str, WriteTurn] = {}
 _GUARD = threading.Lock()
 
@@ -83,8 +104,7 @@ def turn_for(engine: Engine) -> WriteTurn | None:
     with _GUARD:
         turn = _TURNS.get(key)
         if turn is None:
-            path = sqlite_path(str(url))
-            turn = _TURNS[key] = WriteTurn(path.with_name(path.name + ".writeturn"))
+            turn = _TURNS[key] = WriteTurn(sqlite_path(str(url)))
     return turn
 
 
