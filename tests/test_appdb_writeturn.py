@@ -49,6 +49,7 @@ def test_one_holder_across_processes(sqlite_config: Config) -> None:
         engine.dispose()
 
 
+@pytest.mark.timed_wait  # it waits 0.2 s for the second thread in vain
 def test_threads_of_one_process_take_turns(sqlite_config: Config) -> None:
     engine = app_engine(sqlite_config)
     order: list[str] = []
