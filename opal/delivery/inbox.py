@@ -64,12 +64,16 @@ def entries(engine: Engine, user_id: int, *, report: str | None = None,
     return [_entry(r) for r in rows]
 
 
+#: built once: every page's header asks (see ``_OVERVIEW``)
+_NEW = select(func.count()).select_from(deliveries).where(
+    deliveries.c.user_id == bindparam("user_id"), deliveries.c.status.in_(SHOWN),
+    deliveries.c.seen_at.is_(None))
+
+
 def count_new(engine: Engine, user_id: int) -> int:
     """Entries the user has not seen on the inbox page yet (the header's number)."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(deliveries).where(
-            deliveries.c.user_id == user_id, deliveries.c.status.in_(SHOWN),
-            deliveries.c.seen_at.is_(None))).scalar_one())
+        return int(conn.execute(_NEW, {"user_id": user_id}).scalar_one())
 
 
 #: built once with its binds: a report page asks on every view (a statement built per call
