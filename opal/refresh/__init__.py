@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Connection, func, select
+
 from config import Config
-from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, export_tables
+from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES, ExportTable, export_tables
 from opal.clock import Clock, system_clock
-from opal.refresh import load, publish
+from opal.refresh import lanes, load, publish
 from opal.refresh.manifest import parse_exported_at, read_manifest
 from opal.refresh.model import (
     LiveInfo,
@@ -93,11 +95,25 @@ def gate_problems(manifest: Manifest, live: LiveInfo | None, max_shrink: float,
     return problems
 
 
+def _load_here(conn: Connection, export_dir: Path, spec: ExportTable, manifest: Manifest,
+               keys: dict[str, set[str]], log: ProblemLog, say: Progress) -> int:
+    """Validate and load one export file on ``conn``; return the rows loaded."""
+    say(f"validating and loading {spec.name} ...")
+    began = time.monotonic()
+    reader = TableReader(export_dir, spec, manifest.tables[spec.name], manifest.as_of, keys, log)
+    loaded = load.insert_rows(conn, BASE_TABLES[spec.name], reader.rows(), freeze=True)
+    say(f"  {spec.name}: {reader.rows_read} rows ({time.monotonic() - began:.1f} s)")
+    checkpoint("load")
+    return loaded
+
+
 def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Problem],
            clock: Clock, say: Progress) -> dict[str, int]:
     """Validate and load every file into the next generation, derive and check it."""
     from opal.refresh.derive import build_derived
 
+    if lanes.wanted(config.case_db_url, manifest):
+        return _build_in_lanes(config, export_dir, manifest, gates, clock, say)
     log = ProblemLog()
     log.extend(gates)
     counts: dict[str, int] = {}
@@ -105,14 +121,7 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
         load.create_tables(conn)
         keys: dict[str, set[str]] = {}
         for spec in export_tables(manifest.format_version):
-            say(f"validating and loading {spec.name} ...")
-            began = time.monotonic()
-            reader = TableReader(export_dir, spec, manifest.tables[spec.name], manifest.as_of,
-                                 keys, log)
-            counts[spec.name] = load.insert_rows(conn, BASE_TABLES[spec.name], reader.rows(),
-                                                 freeze=True)
-            say(f"  {spec.name}: {reader.rows_read} rows ({time.monotonic() - began:.1f} s)")
-            checkpoint("load")
+            counts[spec.name] = _load_here(conn, export_dir, spec, manifest, keys, log, say)
         log.raise_if_any()
         began = time.monotonic()
         say("indexing ...")
@@ -123,12 +132,110 @@ def _build(config: Config, export_dir: Path, manifest: Manifest, gates: list[Pro
         checkpoint("derive")
         build_derived(conn, manifest.as_of, manifest.raw, clock(), progress=say)
         say(f"checking the new generation ... (deriving took {time.monotonic() - began:.1f} s)")
-        problems = load.check_generation(conn, manifest)
-        if problems:
-            raise RefreshRejected(problems)
-        say("analysing ...")
-        load.analyze(conn, DERIVED_TABLES)
+        _check(conn, manifest, say)
     return counts
+
+
+def _check(conn: Connection, manifest: Manifest, say: Progress) -> None:
+    """Refuse a generation that does not hold what the manifest promised; analyse the rest."""
+    problems = load.check_generation(conn, manifest)
+    if problems:
+        raise RefreshRejected(problems)
+    say("analysing ...")
+    load.analyze(conn, DERIVED_TABLES)
+
+
+def _build_in_lanes(config: Config, export_dir: Path, manifest: Manifest,
+                    gates: list[Problem], clock: Clock, say: Progress) -> dict[str, int]:
+    """``_build`` for a large export on PostgreSQL: benefit_payment and half of the persons
+    in worker processes (``lanes``), the rest here; the stages are committed so that the
+    workers see them, and a failure anywhere drops the whole next generation."""
+    from opal.refresh.derive import derive_persons, finish_derived, start_derived
+    from opal.refresh.derive_load import CHUNK_PERSONS
+    from opal.refresh.derive_month import add_marks
+
+    log = ProblemLog()
+    log.extend(gates)
+    counts: dict[str, int] = {}
+    url, schema = config.case_db_url, publish.next_schema(config)
+    specs = export_tables(manifest.format_version)
+    side = [s for s in specs if s.name == lanes.LANE_TABLE]
+    running: list[lanes.Lane] = []
+    with publish.next_generation(config) as conn:
+        try:
+            load.create_tables(conn)
+            conn.commit()
+            keys: dict[str, set[str]] = {}
+            payment: lanes.Lane | None = None
+            for spec in specs:
+                if spec in side:
+                    continue
+                counts[spec.name] = _load_here(conn, export_dir, spec, manifest, keys, log, say)
+                if payment is None and side and all(
+                        c.ref in keys for c in side[0].columns if c.ref):
+                    say(f"validating and loading {lanes.LANE_TABLE} in a worker process ...")
+                    payment = lanes.start_load(url, schema, export_dir, lanes.LANE_TABLE,
+                                               manifest.tables[lanes.LANE_TABLE],
+                                               manifest.as_of, keys)
+                    running.append(payment)
+            if log.total:  # all problems at once: the worker's file too
+                _join_load(payment, log, counts, say)
+                log.raise_if_any()
+            began = time.monotonic()
+            say("indexing ...")
+            mine = [BASE_TABLES[s.name] for s in specs if s not in side]
+            load.create_indexes(conn, mine)
+            load.analyze(conn, mine)
+            start_derived(conn, manifest.as_of, manifest.raw, clock())
+            conn.commit()  # the derive worker reads what is loaded here
+            say(f"deriving ... (indexes took {time.monotonic() - began:.1f} s)")
+            began = time.monotonic()
+            checkpoint("derive")
+            middle = _middle_person(conn)
+            other = None
+            if middle is not None:
+                say(f"  persons from {middle} on: derived in a worker process")
+                other = lanes.start_derive(url, schema, manifest.as_of, middle,
+                                           CHUNK_PERSONS)
+                running.append(other)
+            marks = derive_persons(conn, manifest.as_of, progress=say, hi=middle)
+            if other is not None:
+                add_marks(marks, other.result())
+                say(f"  the worker's persons derived ({time.monotonic() - began:.1f} s)")
+            _join_load(payment, log, counts, say)
+            log.raise_if_any()
+            finish_derived(conn, marks, manifest.as_of)
+            say("checking the new generation ... "
+                f"(deriving took {time.monotonic() - began:.1f} s)")
+            _check(conn, manifest, say)
+        finally:
+            for lane in running:
+                lane.kill()  # a no-op for the finished ones
+    return counts
+
+
+def _join_load(lane: lanes.Lane | None, log: ProblemLog, counts: dict[str, int],
+               say: Progress) -> None:
+    """Wait for the load worker (if any, once) and take over its count and problems."""
+    if lane is None or lane.name in counts:
+        return
+    began = time.monotonic()
+    outcome: lanes.LoadOutcome = lane.result()
+    counts[lane.name] = outcome.loaded
+    log.merge(outcome.log)
+    say(f"  {lane.name}: {outcome.rows_read} rows (in the worker; waited "
+        f"{time.monotonic() - began:.1f} s for it)")
+
+
+def _middle_person(conn: Connection) -> str | None:
+    """The customer number that splits the persons in two halves (None: fewer than two)."""
+    person = BASE_TABLES["person"]
+    total = conn.execute(select(func.count()).select_from(person)).scalar_one()
+    if total < 2:
+        return None
+    middle: str = conn.execute(select(person.c.customer_no).order_by(person.c.customer_no)
+                               .offset(total // 2).limit(1)).scalar_one()
+    return middle
 
 
 def refresh(config: Config, export_dir: Path, *, accept_shrink: bool = False,

@@ -31,7 +31,7 @@ from opal.refresh.derive_calc import Interval, merge_intervals
 from opal.refresh.derive_fact import build_month_fact
 from opal.refresh.derive_integration import entry_rows, integration_rows
 from opal.refresh.derive_load import CHUNK_PERSONS, BaseReader
-from opal.refresh.derive_month import mark_persons, month_stock_rows, new_marks
+from opal.refresh.derive_month import Marks, mark_persons, month_stock_rows, new_marks
 from opal.refresh.derive_person import interval_rows, person_rows, scope_rows
 from opal.refresh.derive_summary import build_summaries
 from opal.refresh.load import insert_rows
@@ -57,23 +57,43 @@ def month_rows(as_of: date) -> list[dict[str, Any]]:
 def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
                   built_at: datetime, chunk_persons: int = CHUNK_PERSONS,
                   progress: Callable[[str], None] | None = None) -> None:
-    """Compute every ``d_*`` table from the loaded base tables on ``conn`` for ``as_of``.
+    """Compute every ``d_*`` table from the loaded base tables on ``conn`` for ``as_of``."""
+    start_derived(conn, as_of, manifest, built_at)
+    marks = derive_persons(conn, as_of, chunk_persons, progress)
+    finish_derived(conn, marks, as_of)
 
-    Persons are read and derived ``chunk_persons`` at a time in customer-number order (every
-    per-person fact depends on that person's rows only; the BG's children are read once for
-    all), so memory is bounded by the chunk, not by the county, and each table is read once.
-    """
+
+def start_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
+                  built_at: datetime) -> None:
+    """``d_meta`` and ``d_month``: what the generation is, and the months parameters resolve to."""
     conn.execute(insert(d_meta).values(
         as_of=as_of, as_of_day=dates.day(as_of), exported_at=manifest["exported_at"],
         source=manifest.get("source", ""), format_version=manifest.get("format_version", 1),
         built_at=built_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
     write_rows(conn, d_month, month_rows(as_of))
 
+
+def derive_persons(conn: Connection, as_of: date, chunk_persons: int = CHUNK_PERSONS,
+                   progress: Callable[[str], None] | None = None,
+                   lo: str | None = None, hi: str | None = None) -> Marks:
+    """Write the per-person tables for customer numbers in ``[lo, hi)`` (None: unbounded) and
+    return their month marks (``d_month_stock`` adds up every part's).
+
+    Persons are read and derived ``chunk_persons`` at a time in customer-number order (every
+    per-person fact depends on that person's rows only; the BG's children are read once for
+    all), so memory is bounded by the chunk, not by the county, and each table is read once.
+    """
     d = dates.day(as_of)
     marks = new_marks()
-    total = conn.execute(select(func.count()).select_from(BASE_TABLES["person"])).scalar_one()
+    person = BASE_TABLES["person"]
+    count = select(func.count()).select_from(person)
+    if lo is not None:
+        count = count.where(person.c.customer_no >= lo)
+    if hi is not None:
+        count = count.where(person.c.customer_no < hi)
+    total = conn.execute(count).scalar_one()
     done, began = 0, time.monotonic()
-    with BaseReader(conn, d) as reader:
+    with BaseReader(conn, d, lo=lo, hi=hi) as reader:
         for base in reader.chunks(chunk_persons):
             merged: dict[str, list[Interval]] = {
                 cno: merge_intervals(spells, d) for cno, spells in base.elb.items()}
@@ -88,6 +108,11 @@ def build_derived(conn: Connection, as_of: date, manifest: dict[str, Any],
                 progress(f"  persons derived: {done:,} of {total:,} "
                          f"({time.monotonic() - began:.1f} s)")
             del base, merged
+    return marks
+
+
+def finish_derived(conn: Connection, marks: Marks, as_of: date) -> None:
+    """The county-wide tables once every person is derived: month stocks, facts, summaries."""
     write_rows(conn, d_month_stock, month_stock_rows(marks, as_of))
     build_month_fact(conn)
-    build_summaries(conn, d)
+    build_summaries(conn, dates.day(as_of))

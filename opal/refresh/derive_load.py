@@ -211,7 +211,8 @@ class BaseReader:
     """
 
     def __init__(self, conn: Connection, d: int,
-                 kids: dict[str, tuple[int, str]] | None = None) -> None:
+                 kids: dict[str, tuple[int, str]] | None = None,
+                 lo: str | None = None, hi: str | None = None) -> None:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         self.kids = load_children(conn, d) if kids is None else kids
@@ -221,48 +222,59 @@ class BaseReader:
         self.stand_ins = [(s, c) for s, c in conn.execute(
             select(si.c.staff_id, si.c.covers_staff_id).where(
                 si.c.from_day <= d, or_(si.c.to_day.is_(None), si.c.to_day >= d)))]
+        self.lo, self.hi = lo, hi
         p, bu, bs, us = _T["person"], _T["benefit_unit"], _T["benefit_spell"], \
             _T["unemployment_spell"]
         pr, c, ip, es = _T["profile"], _T["contact"], _T["integration_plan"], \
             _T["employment_spell"]
         mp, mt = _T["measure_participation"], _T["measure_type"]
-        self._persons = _stream(conn, select(
+        self._persons = self._stream(conn, select(
             p.c.customer_no, p.c.bg_id, p.c.bg_role, p.c.last_name, p.c.first_name, p.c.sex,
             p.c.birth_day, p.c.residence_status, p.c.severely_disabled, p.c.case_manager_id,
             p.c.protected).order_by(p.c.customer_no))
-        self._bgs = _stream(conn, select(
+        self._bgs = self._stream(conn, select(
             p.c.customer_no, bu.c.bg_id, bu.c.office_id, bu.c.bg_type, bu.c.start_day,
             bu.c.end_day).join(bu, bu.c.bg_id == p.c.bg_id).order_by(p.c.customer_no))
-        self._spells = _stream(conn, select(
+        self._spells = self._stream(conn, select(
             bs.c.customer_no, bs.c.status, bs.c.from_day, bs.c.to_day).where(
             bs.c.from_day <= d).order_by(bs.c.customer_no))
-        self._al_from = _stream(conn, select(us.c.customer_no, func.min(us.c.from_day)).where(
+        self._al_from = self._stream(conn, select(us.c.customer_no, func.min(us.c.from_day)).where(
             us.c.status == "ARBEITSLOS", us.c.from_day <= d,
             or_(us.c.to_day.is_(None), us.c.to_day >= d))
             .group_by(us.c.customer_no).order_by(us.c.customer_no))
-        self._profiles = _stream(conn, select(
+        self._profiles = self._stream(conn, select(
             pr.c.customer_no, pr.c.valid_from_day, pr.c.profile_group).where(
             pr.c.valid_from_day <= d).order_by(pr.c.customer_no))
-        self._last_contact = _stream(conn, _max_per_person(
+        self._last_contact = self._stream(conn, _max_per_person(
             "contact", "contact_day", d, c.c.outcome == "WAHRGENOMMEN"))
-        self._plans = _stream(conn, select(
+        self._plans = self._stream(conn, select(
             ip.c.customer_no, ip.c.plan_id, ip.c.plan_type, ip.c.signed_day, ip.c.end_day,
             ip.c.next_review_day).where(
             ip.c.status == "AKTIV", ip.c.signed_day <= d,
             or_(ip.c.end_day.is_(None), ip.c.end_day >= d)).order_by(ip.c.customer_no))
-        self._last_signed = _stream(conn, _max_per_person("integration_plan", "signed_day", d))
-        self._last_entry = _stream(conn, _max_per_person("measure_participation", "entry_day",
+        self._last_signed = self._stream(conn, _max_per_person("integration_plan", "signed_day", d))
+        self._last_entry = self._stream(conn, _max_per_person("measure_participation", "entry_day",
                                                          d))
-        self._last_start = _stream(conn, _max_per_person("employment_spell", "start_day", d))
-        self._jobs = _stream(conn, select(
+        self._last_start = self._stream(conn, _max_per_person("employment_spell", "start_day", d))
+        self._jobs = self._stream(conn, select(
             es.c.customer_no, es.c.employment_id, es.c.start_day, es.c.kind, es.c.wz_section,
             es.c.subsidised, es.c.end_day).where(es.c.start_day <= d)
             .order_by(es.c.customer_no))
-        self._activation = _stream(conn, select(
+        self._activation = self._stream(conn, select(
             mp.c.customer_no, mp.c.entry_day, mp.c.active_to_day)
             .join(mt, mt.c.measure_code == mp.c.measure_code)
             .where(mt.c.counts_for_activation == 1, mp.c.entry_day <= d)
             .order_by(mp.c.customer_no))
+
+    def _stream(self, conn: Connection, query: Select[Any]) -> Ordered:
+        """``_stream`` of ``query`` narrowed to customer numbers in ``[lo, hi)`` (its first
+        column): a second process derives the other part of the persons."""
+        key = next(iter(query.selected_columns))
+        if self.lo is not None:
+            query = query.where(key >= self.lo)
+        if self.hi is not None:
+            query = query.where(key < self.hi)
+        return _stream(conn, query)
 
     def __enter__(self) -> BaseReader:
         return self

@@ -142,6 +142,23 @@ def new_marks() -> Marks:
     return defaultdict(lambda: tuple(defaultdict(int) for _ in METRICS))
 
 
+def plain_marks(marks: Marks) -> dict[tuple[str, str, int, int], tuple[dict[int, int], ...]]:
+    """``marks`` without the default factories, so that a worker process can send them."""
+    return {cell: tuple(dict(deltas) for deltas in per_metric)
+            for cell, per_metric in marks.items()}
+
+
+def add_marks(marks: Marks,
+              other: dict[tuple[str, str, int, int], tuple[dict[int, int], ...]]) -> None:
+    """Add the marks of another part of the persons to ``marks`` (the sums are what counts)."""
+    for cell, per_metric in other.items():
+        into = marks[cell]
+        for metric, deltas in enumerate(per_metric):
+            target = into[metric]
+            for month, delta in deltas.items():
+                target[month] += delta
+
+
 def mark_persons(marks: Marks, base: BaseData, merged: dict[str, list[Interval]], as_of: date,
                  activation: dict[str, list[tuple[int, int]]]) -> None:
     """Add the runs of ``base.persons`` to ``marks`` (chunk by chunk, one ``marks`` in all).

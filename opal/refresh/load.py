@@ -34,9 +34,9 @@ def create_tables(conn: Connection) -> None:
             conn.execute(CreateIndex(index))
 
 
-def create_indexes(conn: Connection) -> None:
-    """Index the loaded base tables (cheaper once than row by row)."""
-    for table in BASE_TABLES.values():
+def create_indexes(conn: Connection, tables: Iterable[Table] | None = None) -> None:
+    """Index the loaded base tables (all, or ``tables``): cheaper once than row by row."""
+    for table in BASE_TABLES.values() if tables is None else tables:
         if _deferred_key(conn, table):
             cols = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
             conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD PRIMARY KEY ({cols})')
@@ -48,8 +48,9 @@ def insert_rows(conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]],
                 freeze: bool = False) -> int:
     """Insert ``rows`` (in the table's column order) and return how many there were.
 
-    ``freeze`` (PostgreSQL; only for a table created in this transaction with no cursor open)
-    writes the rows already frozen, so reading them later dirties no page to set hint bits.
+    ``freeze`` (PostgreSQL; only for a base table loaded whole, with no cursor open) empties
+    the table first, so that COPY may write the rows already frozen in any transaction (a
+    parallel build commits in stages): reading them later dirties no page to set hint bits.
     """
     count = 0
 
@@ -63,6 +64,8 @@ def insert_rows(conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]],
     cols = ", ".join(f'"{n}"' for n in names)
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
+        if freeze:
+            conn.exec_driver_sql(f'TRUNCATE "{table.name}"')
         with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN'
                                                    + (" (FREEZE)" if freeze else "")) as cp:
             for row in counted():

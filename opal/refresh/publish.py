@@ -2,8 +2,9 @@
 
 SQLite: ``<live>.next`` is built, fsynced, the live file hard-linked to ``<live>.prev`` and
 ``os.replace``d; readers open the file per request, so one in flight finishes on the old inode.
-PostgreSQL: ``<schema>_next`` is loaded and committed, then one short transaction with a
-``lock_timeout`` renames ``live -> <schema>_prev`` and ``_next -> live``.
+PostgreSQL: ``<schema>_next`` is loaded and committed (in one transaction, or in stages when
+worker processes help: ``lanes``), then one short transaction with a ``lock_timeout`` renames
+``live -> <schema>_prev`` and ``_next -> live``.
 A crash at any moment leaves the live generation as it was; leftovers are cleared next time.
 """
 
@@ -47,6 +48,11 @@ def _paths(config: Config) -> tuple[Path, Path, Path]:
 def _names(config: Config) -> tuple[str, str, str]:
     live = config.case_db_schema
     return live, f"{live}_next", f"{live}_prev"
+
+
+def next_schema(config: Config) -> str:
+    """The PostgreSQL schema the next generation is built in (worker processes connect to it)."""
+    return _names(config)[1]
 
 
 def _fsync(path: Path) -> None:
@@ -98,10 +104,20 @@ def next_generation(config: Config) -> Iterator[Connection]:
     schema = _names(config)[1]
     engine = make_engine(config.case_db_url)
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
-            yield conn
+            conn.execute(text(f'SET search_path TO "{schema}"'))  # the session's: see below
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+    except BaseException:
+        # a parallel build (``lanes``) commits in stages: its parts must go, too
+        engine.dispose()
+        discard_next(config)
+        raise
     finally:
         engine.dispose()
 

@@ -86,6 +86,17 @@ class ProblemLog:
         for p in problems:
             self.add(p.file, p.line, p.column, p.message)
 
+    def merge(self, other: ProblemLog) -> None:
+        """Add what ``other`` (a worker process's log) collected, its counts beyond the cap too."""
+        kept: dict[str, int] = {}
+        for p in other.problems:
+            self.add(p.file, p.line, p.column, p.message)
+            kept[p.file] = kept.get(p.file, 0) + 1
+        for file, n in other._per_file.items():
+            rest = n - kept.get(file, 0)
+            self.total += rest
+            self._per_file[file] = self._per_file.get(file, 0) + rest
+
     def listing(self) -> list[Problem]:
         """The kept problems, each capped file followed by its "... and N more" line."""
         out: list[Problem] = []
