@@ -21,12 +21,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from config import Config
 from opal.casedb.schema import BASE_TABLES, DERIVED_TABLES
 from opal.clock import fixed_clock
-from opal.db import case_engine, make_engine
+from opal.db import case_engine
 from opal.demo import generate
 from opal.refresh import RefreshError, RefreshRejected, refresh
 from opal.refresh.lanes import FORCE_ENV, MIN_ROWS, Lane, wanted
@@ -35,6 +34,7 @@ from opal.refresh.publish import PAUSE_ENV
 from opal.refresh.validate import MAX_PER_FILE
 from tests.conftest import make_config
 from tests.fixtures.exports import config_env, live_snapshot
+from tests.test_refresh_crash import leftover_next
 
 AS_OF = date(2026, 11, 23)
 CLOCK = fixed_clock(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))
@@ -65,16 +65,6 @@ def every_row(config: Config) -> dict[str, list[tuple[object, ...]]]:
         with engine.connect() as conn:
             return {t.name: sorted((tuple(r) for r in conn.execute(t.select())), key=repr)
                     for t in (*BASE_TABLES.values(), *DERIVED_TABLES)}
-    finally:
-        engine.dispose()
-
-
-def next_schema_exists(config: Config) -> bool:
-    engine = make_engine(config.case_db_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :n"),
-                                {"n": config.case_db_schema + "_next"}).first() is not None
     finally:
         engine.dispose()
 
@@ -162,7 +152,7 @@ def test_lanes_report_every_problem_at_once_and_leave_nothing(
     assert all(p.column == "llu" for p in paid[:MAX_PER_FILE])
     assert paid[-1].line is None and paid[-1].message == "... and 5 more problems"
     assert live_snapshot(pg) == before
-    assert not next_schema_exists(pg)
+    assert not leftover_next(pg)
 
 
 def test_a_killed_worker_fails_the_refresh_and_drops_the_next_generation(
@@ -201,7 +191,7 @@ def test_a_killed_worker_fails_the_refresh_and_drops_the_next_generation(
     assert proc.returncode != 0
     assert b"refresh worker for benefit_payment died (exit code -9)" in seen + err
     assert live_snapshot(pg) == before
-    assert not next_schema_exists(pg)
+    assert not leftover_next(pg)
 
 
 def _started(pid: int) -> int:
