@@ -350,6 +350,9 @@ def test_rejection_before_anything_is_live(config: Config, bad: Path) -> None:
     ("fte", "+1", None), ("fte", "0.10000", None),
     ("llu", "0", 0), ("llu", "0.00", 0), ("llu", "0.5", 50), ("llu", "1234567.89", 123456789),
     ("llu", "007.10", 710), ("llu", "-0", 0), ("llu", "-0.01", None), ("llu", "1.234", None),
+    # digits of other scripts are digits to str.isdigit and to re's \d, not to the export
+    ("llu", "\u0661\u0662", None), ("llu", "12.\u0665", None), ("llu", "\uff11", None),
+    ("llu", "1.5\u00b2", None), ("llu", "", None), ("llu", ".", None),
 ])
 def test_decimal_cells_stored_in_units_of_their_scale(column: str, raw: str,
                                                      stored: int | None) -> None:

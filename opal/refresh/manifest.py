@@ -11,9 +11,10 @@ from pathlib import Path
 from opal.casedb.schema import EXPORT_TABLES, FORMAT_VERSIONS, export_tables
 from opal.refresh.model import Manifest, ManifestTable, Problem, RefreshRejected
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
-_EXPORTED_AT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+_EXPORTED_AT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+                             re.ASCII)
 
 
 #: characters no text field may hold (export-format.md): C0 controls but TAB, DEL, and the bidi

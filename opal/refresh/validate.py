@@ -62,8 +62,8 @@ MONTH_HAPPENED: dict[str, tuple[str, ...]] = {
     "benefit_payment": ("month",),
 }
 
-_DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
-_MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?", re.ASCII)
+_MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])", re.ASCII)
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 
 
@@ -199,18 +199,18 @@ def _converter(col: ExportColumn, date_cache: dict[str, tuple[str, int]]) -> Con
     if col.kind == "decimal":
         factor = Decimal(10) ** col.scale
         scale = col.scale
-        # the common case without Decimal: digits, at most ``scale`` places, within the bounds
-        places = rf"(?:\.(\d{{1,{scale}}}))?" if scale else "()"
-        fast = re.compile(r"(\d+)" + places).fullmatch
         unit = 10 ** scale
+        pad = [10 ** (scale - n) for n in range(scale + 1)]  # by the number of places given
         low = None if col.min is None else _scaled_bound(col.min, factor)
         high = None if col.max is None else _scaled_bound(col.max, factor)
 
         def decimal(raw: str) -> int:
-            found = fast(raw)
-            if found is not None:
-                whole, frac = found.groups()
-                value_int: int = int(whole) * unit + (int(frac.ljust(scale, "0")) if frac
+            # the common case without Decimal or a pattern (two money cells per payment row,
+            # 94 M rows at nrw): ASCII digits, at most ``scale`` places, within the bounds
+            whole, dot, frac = raw.partition(".")
+            if raw.isascii() and whole.isdigit() and (
+                    not dot or frac.isdigit() and len(frac) <= scale):
+                value_int: int = int(whole) * unit + (int(frac) * pad[len(frac)] if frac
                                                       else 0)
                 if (low is None or value_int >= low) and (high is None or value_int <= high):
                     return value_int
