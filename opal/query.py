@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
@@ -269,14 +269,38 @@ def coerce(col: ColumnDef, value: Any) -> Any:
     return round_half_up(to_fraction(value) or Fraction(0), col.decimals)
 
 
+def _text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _int(value: Any) -> Any:
+    return value if value is None or type(value) is int else int(value)
+
+
+def _converter(col: ColumnDef) -> Callable[[Any], Any]:
+    """``coerce`` for one column, with the common cases (a text is a str, an int an int) one
+    type check: a list runs it for every cell."""
+    if col.type == "text":
+        return _text
+    if col.type == "int":
+        return _int
+    return partial(_coerce_none, col)
+
+
+def _coerce_none(col: ColumnDef, value: Any) -> Any:
+    return None if value is None else coerce(col, value)
+
+
 def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Coerce each value to its column type and compute the computed columns; hidden columns
     stay (disclosure control reads them) until the suppress stage."""
     computed = [(c, parse(c.compute)) for c in defn.columns if c.compute]
     numeric = [c for c in defn.columns if not c.compute and c.type in ("int", "decimal", "bool")]
+    plain = [(c.key, _converter(c)) for c in defn.columns if not c.compute]
     out: list[dict[str, Any]] = []
     for raw in raw_rows:
-        row = {c.key: coerce(c, raw.get(c.key)) for c in defn.columns if not c.compute}
+        get = raw.get
+        row = {key: convert(get(key)) for key, convert in plain}
         out.append(row)
         if not computed:
             continue

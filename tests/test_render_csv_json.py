@@ -212,3 +212,28 @@ def test_json_text_that_looks_like_a_decimal_placeholder_stays_text() -> None:
     plain = dataclasses.replace(r, rows=[{"t": "@0123456789abcdef:0@", "v": None}])
     assert json.loads(get_renderer("json").render(plain).body)["rows"] == \
         [{"t": "@0123456789abcdef:0@", "v": None}]
+
+
+def test_json_rows_in_another_shape_give_the_columns_in_their_order() -> None:
+    """Rows the pipeline made (exactly the columns, in order) go to the encoder as they are;
+    a row with its keys in another order, a hidden key left in or a key missing gives the same
+    document: the columns only, in their order, a missing one null."""
+    r = _many(3)
+    keys = [c.key for c in r.columns]
+    expected = get_renderer("json").render(r).body
+    reordered = [dict(reversed(list(row.items()))) | {"hidden": "geheim"} for row in r.rows]
+    assert get_renderer("json").render(dataclasses.replace(r, rows=reordered)).body == expected
+    missing = [{k: v for k, v in row.items() if k != "v"} for row in r.rows]
+    doc = json.loads(get_renderer("json").render(dataclasses.replace(r, rows=missing)).body)
+    assert [list(row) for row in doc["rows"]] == [keys] * 3
+    assert [row["v"] for row in doc["rows"]] == [None] * 3
+    suppressed = [{**row, "n": SUPPRESSED, "d": None} for row in r.rows]
+    doc = json.loads(get_renderer("json").render(dataclasses.replace(r, rows=suppressed)).body)
+    assert doc["rows"][1] == {"t": '=x1; "q"', "d": None, "n": None, "b": False, "v": 1.5}
+
+
+def test_json_refuses_a_value_it_has_no_type_for() -> None:
+    r = _many(1)
+    odd = dataclasses.replace(r, rows=[{**r.rows[0], "n": object()}])
+    with pytest.raises(TypeError, match="no JSON value for object"):
+        get_renderer("json").render(odd).body  # noqa: B018 - rendering is the point

@@ -19,14 +19,15 @@ _PLACEHOLDER = re.compile(r'"@([0-9a-f]{16}):([0-9]+)@"')
 
 
 def _value(value: Any, numbers: list[str], token: str) -> Any:
-    if value is SUPPRESSED or value is None:
+    """What the encoder writes for a value it has no JSON type for (its ``default``)."""
+    if value is SUPPRESSED:
         return None
     if isinstance(value, Decimal):
         numbers.append(f"{value:f}")
         return f"@{token}:{len(numbers) - 1}@"
     if isinstance(value, date):
         return value.isoformat()
-    return value
+    raise TypeError(f"no JSON value for {type(value).__name__}")
 
 
 def json_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
@@ -56,11 +57,18 @@ def json_chunks(result: Result, batch: int = BATCH) -> Iterator[str]:
 
 
 def _rows_text(result: Result, rows: list[dict[str, Any]], token: str) -> str:
-    """The rows as JSON array items (no brackets), each Decimal spliced in as its digits."""
+    """The rows as JSON array items (no brackets), each Decimal spliced in as its digits.
+
+    A row that holds exactly the columns, in their order (what the pipeline makes), goes to
+    the C encoder as it is: only a suppressed cell, a date or a Decimal calls back into Python."""
     numbers: list[str] = []
-    items = [{c.key: _value(row.get(c.key), numbers, token) for c in result.columns}
-             for row in rows]
-    text = json.dumps(items, ensure_ascii=False)[1:-1]
+    keys = [c.key for c in result.columns]
+    if all(list(row) == keys for row in rows):
+        items = rows
+    else:  # another shape: the columns only, in their order
+        items = [{k: row.get(k) for k in keys} for row in rows]
+    text = json.dumps(items, ensure_ascii=False, default=partial(_value, numbers=numbers,
+                                                                  token=token))[1:-1]
     if not numbers:  # no Decimal in these rows: nothing to splice
         return text
     # one pattern for every token (compiled once, not per call); only this run's token counts
