@@ -284,11 +284,7 @@ def _converter(col: ColumnDef) -> Callable[[Any], Any]:
         return _text
     if col.type == "int":
         return _int
-    return partial(_coerce_none, col)
-
-
-def _coerce_none(col: ColumnDef, value: Any) -> Any:
-    return None if value is None else coerce(col, value)
+    return partial(coerce, col)
 
 
 def shape_rows(defn: ReportDefinition, raw_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
