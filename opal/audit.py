@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, insert
 from opal.appdb.schema import audit_log
 from opal.appdb.writeturn import write_turn
 from opal.clock import Clock, system_clock
+from opal.dbapi import Statement
+from opal.dbapi import connection as fixed_connection
 from opal.params import clean_for_log
 
 OUTCOMES = ("ok", "denied", "invalid", "error")
@@ -19,6 +21,7 @@ MAX_PARAM_VALUE = 100
 MAX_PARAM_COUNT = 50
 #: built once: every run appends a row (a statement built per call cost a tenth of a download)
 _INSERT = insert(audit_log)
+_FIXED_INSERT = Statement(_INSERT, [c.name for c in audit_log.columns if c.name != "id"])
 
 
 def params_json(args: Mapping[str, Any] | None) -> str | None:
@@ -41,12 +44,19 @@ def record(engine: Engine, *, clock: Clock = system_clock, username: str | None,
            row_count: int | None = None, outcome: str, duration_ms: int | None = None,
            data_as_of: str | None = None, message: str | None = None,
            client: str | None = None) -> None:
-    """Insert one audit row in its own transaction; never pass personal data in ``message``."""
-    with write_turn(engine), engine.begin() as conn:
-        record_in(conn, clock=clock, username=username, role=role, action=action, report=report,
-                  params=params, format=format, row_count=row_count, outcome=outcome,
-                  duration_ms=duration_ms, data_as_of=data_as_of, message=message,
-                  client=client)
+    """Insert one audit row in its own transaction, durable at commit; never pass personal
+    data in ``message``. Every request writes one: the insert runs on the driver's connection
+    (``opal.dbapi``)."""
+    row = _row(clock=clock, username=username, role=role, action=action, report=report,
+               params=params, format=format, row_count=row_count, outcome=outcome,
+               duration_ms=duration_ms, data_as_of=data_as_of, message=message, client=client)
+    with write_turn(engine), fixed_connection(engine) as (conn, dialect):
+        cursor = conn.cursor()
+        try:
+            _FIXED_INSERT.execute(cursor, dialect, row)
+            conn.commit()
+        finally:
+            cursor.close()
 
 
 def record_in(conn: Connection, *, clock: Clock = system_clock, username: str | None,
@@ -57,15 +67,26 @@ def record_in(conn: Connection, *, clock: Clock = system_clock, username: str | 
               client: str | None = None) -> None:
     """Insert one audit row inside the caller's transaction (``opal purge`` records itself
     in the transaction that deletes, so both happen or neither)."""
+    conn.execute(_INSERT, _row(
+        clock=clock, username=username, role=role, action=action, report=report,
+        params=params, format=format, row_count=row_count, outcome=outcome,
+        duration_ms=duration_ms, data_as_of=data_as_of, message=message, client=client))
+
+
+def _row(*, clock: Clock, username: str | None, role: str | None, action: str,
+         report: str | None, params: Mapping[str, Any] | None, format: str | None,
+         row_count: int | None, outcome: str, duration_ms: int | None,
+         data_as_of: str | None, message: str | None, client: str | None) -> dict[str, Any]:
+    """The row's values, cut to their columns' sizes; an unknown outcome is a bug."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     ts = clock().astimezone(UTC).replace(tzinfo=None)
-    conn.execute(_INSERT, {
+    return {
         "ts": ts, "username": (username or None) and username[:64], "role": role,
         "action": action, "report": report and report[:40], "params": params_json(params),
         "format": format and format[:10], "row_count": row_count, "outcome": outcome,
         "duration_ms": duration_ms, "data_as_of": data_as_of,
-        "message": message and message[:500], "client": client and client[:64]})
+        "message": message and message[:500], "client": client and client[:64]}
 
 
 def recent(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:

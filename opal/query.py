@@ -14,7 +14,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Row, TextClause, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from opal import dates
@@ -25,6 +25,7 @@ from opal.collation import text_key
 from opal.compute import parse, round_half_up, to_fraction
 from opal.context import Context
 from opal.db import is_sqlite, sqlite_path
+from opal.dbapi import Statement, select_rows
 from opal.disclosure import protect
 from opal.errors import OpalError, ParameterError
 from opal.params import UNKNOWN_OFFICE, ParsedParams, is_office_id, parse_params
@@ -55,7 +56,7 @@ class Fetched:
 
 
 #: identifies a generation (built_at alone has one-second resolution)
-_GENERATION_SQL = text("SELECT as_of_day, exported_at, built_at FROM d_meta")
+_GENERATION = Statement(text("SELECT as_of_day, exported_at, built_at FROM d_meta"))
 #: the tables a refresh derives: one missing in the live generation means it is older
 DERIVED_NAMES = frozenset(t.name for t in DERIVED_TABLES)
 #: how often a run is read again when generations are published while it runs
@@ -63,22 +64,23 @@ _GENERATION_TRIES = 3
 
 
 @lru_cache(maxsize=512)
-def statement(sql: str) -> TextClause:
-    """A report's SQL as a statement, built once per text (its binds are parsed then)."""
-    return text(sql)
+def statement(sql: str) -> Statement:
+    """A report's SQL as a statement, built once per text (its binds are parsed then, and it
+    is compiled once per dialect: ``opal.dbapi``)."""
+    return Statement(text(sql))
 
 
-def _generation(conn: Connection) -> Row[Any]:
+def _generation(conn: Connection) -> tuple[Any, ...]:
     """Return the live generation's identity; no generation yet is NoData (503), not a fault."""
     try:
-        meta = conn.execute(_GENERATION_SQL).first()
+        rows = select_rows(conn, _GENERATION, {})[1]
     except (OperationalError, ProgrammingError) as exc:
         if _missing_table(exc):
             raise NoData() from exc
         raise
-    if meta is None:
+    if not rows:
         raise NoData()
-    return meta
+    return tuple(rows[0])
 
 
 def _missing_table(exc: OperationalError | ProgrammingError) -> bool:
@@ -100,9 +102,8 @@ def _report_rows(conn: Connection, sql: str, binds: Mapping[str, Any]) -> list[d
     table this release reads is NoData (503, until the next refresh), not a fault. Any other
     missing table is a fault of the report (QueryFailed, 500 with an incident id)."""
     try:
-        found = conn.execute(statement(sql), binds)
-        keys = list(found.keys())
-        return [dict(zip(keys, row, strict=True)) for row in found]
+        keys, rows = select_rows(conn, statement(sql), binds)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
     except (OperationalError, ProgrammingError) as exc:
         if _missing_derived_table(exc):
             raise NoData("Die eingespielten Daten stammen von einer früheren OPAL-Version; "
@@ -166,8 +167,7 @@ def fetch(ctx: Context, defn: ReportDefinition, actor: Actor, args: Mapping[str,
                 # generation published meanwhile shows in d_meta, and the run is read again.
                 # A SQLite connection reads the one generation file it opened (a publish
                 # replaces the file, never writes into it): nothing to read again there
-                same = on_file or tuple(meta) == tuple(
-                    conn.execute(_GENERATION_SQL).first() or ())
+                same = on_file or meta == _generation(conn)
             finally:
                 cancel()
         if same:

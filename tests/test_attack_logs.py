@@ -159,6 +159,40 @@ def test_gunicorn_access_log_keeps_query_strings_and_headers_out() -> None:
     assert "U" in atoms  # the path only
 
 
+@pytest.mark.parametrize("fmt", [ACCESS_LOG_FORMAT, '%(h)s "%(r)s" %(a)s %({cookie}i)s'])
+def test_the_access_log_line_is_gunicorns_own(fmt: str) -> None:
+    """``GunicornLogger`` computes only the atoms ``opal serve``'s format names, and they are
+    gunicorn's values (the path as UTF-8); a format naming others gets gunicorn's whole table."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger, SafeAtoms
+
+    from opal.logs import GunicornLogger
+
+    cfg = Config()
+    cfg.set("access_log_format", fmt)
+    resp = SimpleNamespace(status="200 OK", sent=1234, headers=[("Content-Type", "text/csv")])
+    req = SimpleNamespace(headers=[("COOKIE", "opal_session=secret")])
+    environ = {"REMOTE_ADDR": "10.0.0.7", "REQUEST_METHOD": "GET",
+               "PATH_INFO": "/reports/M\xc3\xbcller", "RAW_URI": "/reports/x?n_days=90",
+               "QUERY_STRING": "n_days=90", "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_USER_AGENT": "curl"}
+    took = timedelta(seconds=1, microseconds=234_567)
+
+    def line(logger: Logger) -> str:
+        logger.now = lambda: "[05/Dec/2026:17:00:00 +0000]"  # type: ignore[method-assign]
+        return fmt % SafeAtoms(logger.atoms(resp, req, environ, took))
+
+    ours, theirs = line(GunicornLogger(cfg)), line(Logger(cfg))
+    assert ours == theirs.replace("M\xc3\xbcller", "Müller")
+    if fmt == ACCESS_LOG_FORMAT:
+        assert ours == '10.0.0.7 [05/Dec/2026:17:00:00 +0000] "GET /reports/Müller" 200 1234 1234ms'
+    else:
+        assert ours.endswith(" curl opal_session=secret")  # gunicorn's own table
+
+
 # --------------------------------------------------------------------------------------------
 # headers on every response: every report x format, every error status
 # --------------------------------------------------------------------------------------------

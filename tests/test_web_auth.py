@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
@@ -39,6 +40,33 @@ def test_login_sets_a_fresh_server_side_session(web_app: Flask, client: FlaskCli
         ids = conn.execute(select(user_sessions.c.id)).scalars().all()
     assert len(ids) == 1 and token not in ids[0]  # the DB holds only the sha256
     assert client.get("/reports").status_code == 200
+
+
+def test_a_flask_session_cookie_is_never_read_nor_written(web_app: Flask, client: FlaskClient,
+                                                          auth: Auth) -> None:
+    """Sessions are server-side rows only: a Flask session cookie naming a user (signed with
+    the portal's own secret, as flask-login would read it) logs nobody in, no response ever
+    sets one, and no code can put anything into one."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    signer = SecureCookieSessionInterface().get_signing_serializer(web_app)
+    assert signer is not None
+    with _app_db(web_app).connect() as conn:
+        from opal.appdb.schema import users
+
+        user_id = conn.execute(select(users.c.id).where(
+            users.c.username == USERS["case_manager"][0])).scalar_one()
+    client.set_cookie("session", signer.dumps({"_user_id": str(user_id), "_fresh": True}))
+    response = client.get("/reports")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert client.get("/reports/R02.csv").status_code == 401
+    set_cookies = response.headers.getlist("Set-Cookie") + auth.login().headers.getlist(
+        "Set-Cookie") + client.get("/reports").headers.getlist("Set-Cookie")
+    assert not [c for c in set_cookies if c.startswith("session=")], set_cookies
+    from flask import session
+
+    with web_app.test_request_context("/reports"), pytest.raises(RuntimeError):
+        session["kept"] = "in a cookie"  # nothing can be kept there: Flask's null session
 
 
 def test_secure_cookie_flag_follows_config(tmp_path: Path, clock: Clock) -> None:

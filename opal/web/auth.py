@@ -10,12 +10,15 @@ from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Request, abort, g, redirect, render_template, request
+from flask.sessions import SessionInterface, SessionMixin
 from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from opal.access import Actor
 from opal.appdb.schema import user_sessions, users
 from opal.audit import record
+from opal.dbapi import Statement
+from opal.dbapi import connection as fixed_connection
 from opal.params import clean_for_log
 from opal.pipeline import linked
 from opal.renderers import DOWNLOADS
@@ -39,12 +42,19 @@ THROTTLED = ("Anmeldung fehlgeschlagen. Zu viele Versuche: bitte warten Sie 15 M
              "bevor Sie es erneut versuchen.")
 DOWNLOAD_SUFFIXES = tuple(f".{f.name}" for f in DOWNLOADS)
 
-#: the session and its user in one read, built once (every request resolves its cookie)
-_SESSION = (select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
-                   user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
-                   users.c.staff_id, users.c.team_id, users.c.office_id, users.c.active)
-            .join(users, users.c.id == user_sessions.c.user_id)
-            .where(user_sessions.c.id == bindparam("sid")))
+#: the session and its user in one read, and ending or touching it: fixed statements on the
+#: driver's connection (every request resolves its cookie; ``opal.dbapi``). The columns
+#: by position: 0 created_at, 1 last_seen_at, 2 role_at_login, 3 id, 4 username, 5 role,
+#: 6 staff_id, 7 team_id, 8 office_id, 9 active
+_SESSION = Statement(
+    select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
+           user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
+           users.c.staff_id, users.c.team_id, users.c.office_id, users.c.active)
+    .join(users, users.c.id == user_sessions.c.user_id)
+    .where(user_sessions.c.id == bindparam("sid")))
+_END = Statement(delete(user_sessions).where(user_sessions.c.id == bindparam("sid")))
+_TOUCH = Statement(update(user_sessions).where(user_sessions.c.id == bindparam("sid"))
+                   .values(last_seen_at=bindparam("now")))
 #: how stale ``last_seen_at`` may get before a request writes it again (idle timeout)
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -69,8 +79,21 @@ class PortalUser(UserMixin):
                      team_id=self.team_id, office_id=self.office_id)
 
 
+class NoFlaskSession(SessionInterface):
+    """Flask's signed-cookie session, switched off: OPAL's sessions are server-side rows, and
+    nothing may be kept in a cookie (flask-login finds no ``_user_id`` there, whatever a
+    client sends). Opening and saving the unused cookie cost ~2 % of a short download."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Any) -> None:
+        return None
+
+
 def init_app(app: Flask) -> None:
     """Wire flask-login to the server-side session table (no Flask session cookie at all)."""
+    app.session_interface = NoFlaskSession()
     manager = LoginManager()
     manager.session_protection = None
     manager.request_loader(_load_user)
@@ -87,23 +110,27 @@ def _load_user(req: Request) -> PortalUser | None:
     p = portal()
     now, cfg = p.now_naive(), p.config
     sid = token_id(token)
-    with p.app_db.begin() as conn:
-        row = conn.execute(_SESSION, {"sid": sid}).mappings().first()
-        ended = (row is None or not row["active"] or row["role"] != row["role_at_login"]
-                 or now - row["last_seen_at"] > timedelta(minutes=cfg.session_idle_minutes)
-                 or now - row["created_at"] > timedelta(hours=cfg.session_max_hours))
-        if ended:
-            conn.execute(delete(user_sessions).where(user_sessions.c.id == sid))
-            g.opal_clear_session = True
-            return None
-        assert row is not None
-        if now - row["last_seen_at"] >= TOUCH_EVERY:
-            # the idle timeout works at minute resolution: no write on every request
-            conn.execute(update(user_sessions).where(user_sessions.c.id == sid)
-                         .values(last_seen_at=now))
+    with fixed_connection(p.app_db) as (conn, dialect):
+        cursor = conn.cursor()
+        try:
+            row = _SESSION.first(cursor, dialect, {"sid": sid})
+            ended = (row is None or not row[9] or row[5] != row[2]
+                     or now - row[1] > timedelta(minutes=cfg.session_idle_minutes)
+                     or now - row[0] > timedelta(hours=cfg.session_max_hours))
+            if ended:
+                _END.execute(cursor, dialect, {"sid": sid})
+            elif row is not None and now - row[1] >= TOUCH_EVERY:
+                # the idle timeout works at minute resolution: no write on every request
+                _TOUCH.execute(cursor, dialect, {"sid": sid, "now": now})
+            conn.commit()
+        finally:
+            cursor.close()
+    if ended:
+        g.opal_clear_session = True
+        return None
+    assert row is not None
     g.opal_session_token = token
-    return PortalUser(row["id"], row["username"], row["role"], row["staff_id"], row["team_id"],
-                      row["office_id"])
+    return PortalUser(row[3], row[4], row[5], row[6], row[7], row[8])
 
 
 def _unauthorized() -> Any:

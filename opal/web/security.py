@@ -22,10 +22,13 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Dialect
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from opal.appdb.schema import downloads, login_failures
 from opal.appdb.writeturn import write_turn
+from opal.dbapi import Statement
+from opal.dbapi import connection as fixed_connection
 from opal.web.cookies import csrf_binding, finish_cookies
 from opal.web.portal import portal
 
@@ -147,48 +150,18 @@ def record_login_failure(conn: Connection, username: str, address: str, now: dat
 
 
 @contextmanager
-def _serialized(engine: Engine, scope: str, *, durable: bool = True) -> Iterator[Connection]:
+def _serialized(engine: Engine, scope: str) -> Iterator[Connection]:
     """One transaction that no other throttle transaction interleaves with: SQLite takes the
-    write lock at BEGIN IMMEDIATE, PostgreSQL a transaction-level advisory lock.
-
-    ``durable=False`` commits without waiting for the disk (SQLite ``synchronous=NORMAL`` for
-    this transaction, PostgreSQL ``synchronous_commit`` off): for rows whose loss in a power
-    cut harms nobody (the download counter), so that only the audit row pays the sync."""
+    write lock at BEGIN IMMEDIATE, PostgreSQL a transaction-level advisory lock (the download
+    counter does the same on the driver's connection: ``count_download``)."""
     with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        relax = sqlite and not durable  # the safety level cannot change inside a transaction
-        if relax:  # on the driver's connection: no transaction, and no SQLAlchemy statement
-            # machinery for a setting (three of them per download cost ~3 % of one)
-            _driver(conn).execute("PRAGMA synchronous=NORMAL")
-        try:
-            if sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                             {"k": f"opal throttle {scope}"})
-                if not durable:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            yield conn
-            conn.commit()
-        finally:
-            if relax:
-                _durable_again(conn)
-
-
-def _driver(conn: Connection) -> Any:
-    """The DB-API connection under ``conn`` (sqlite3's, for its safety level)."""
-    return conn.connection.driver_connection
-
-
-def _durable_again(conn: Connection) -> None:
-    """Back to ``synchronous=FULL`` before the pooled connection serves anything else (an
-    audit row); a connection that cannot be set back is discarded, never reused."""
-    try:
-        conn.rollback()  # ends a transaction a failure left open (after a commit: nothing)
-        _driver(conn).execute("PRAGMA synchronous=FULL")
-    except BaseException:
-        conn.invalidate()
-        raise
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                         {"k": f"opal throttle {scope}"})
+        yield conn
+        conn.commit()
 
 
 def reserve_login_check(engine: Engine, username: str, address: str, now: datetime,
@@ -210,15 +183,20 @@ def release_login_check(engine: Engine, reservation: int) -> None:
 
 
 #: the user's newest download number, and the time of one download by number (both one lookup
-#: in the (username, seq) index); built once, as is the insert
-_LAST = select(func.max(downloads.c.seq)).where(downloads.c.username == bindparam("username"))
-_AT = select(downloads.c.ts).where(downloads.c.username == bindparam("username"),
-                                   downloads.c.seq == bindparam("seq"))
-_COUNT = insert(downloads)
+#: in the (username, seq) index), and the count itself: fixed statements on the driver's
+#: connection (opal.dbapi), three of them per download
+_LAST = Statement(select(func.max(downloads.c.seq))
+                  .where(downloads.c.username == bindparam("username")))
+_AT = Statement(select(downloads.c.ts).where(downloads.c.username == bindparam("username"),
+                                             downloads.c.seq == bindparam("seq")))
+_COUNT = Statement(insert(downloads), ["ts", "username", "seq"])
+_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%(k)s))"
 
 
-def download_allowed(conn: Connection, username: str, now: datetime, limit: int) -> bool:
-    """Count a download; False when the user already had ``limit`` in the last minute.
+def download_allowed(cursor: Any, dialect: Dialect, username: str, now: datetime,
+                     limit: int) -> bool:
+    """Count a download on ``cursor`` (in the caller's serialized transaction); False when
+    the user already had ``limit`` in the last minute.
 
     The user's downloads are numbered in the order made, so "``limit`` in the last minute" is
     "the download ``limit`` places back is younger than a minute": two index lookups whatever
@@ -226,23 +204,45 @@ def download_allowed(conn: Connection, username: str, now: datetime, limit: int)
     bench/peer.py). A number purged with its row (older than the longest window) is old."""
     if limit < 1:
         return False
-    last = conn.execute(_LAST, {"username": username}).scalar()
-    last = int(last) if last is not None else 0
+    found = _LAST.first(cursor, dialect, {"username": username})
+    last = int(found[0]) if found is not None and found[0] is not None else 0
     if last >= limit:
-        back = conn.execute(_AT, {"username": username, "seq": last - limit + 1}).scalar()
-        if back is not None and back > now - timedelta(minutes=1):
+        back = _AT.first(cursor, dialect, {"username": username, "seq": last - limit + 1})
+        if back is not None and back[0] > now - timedelta(minutes=1):
             return False
-    conn.execute(_COUNT, {"ts": now, "username": username, "seq": last + 1})
+    _COUNT.execute(cursor, dialect, {"ts": now, "username": username, "seq": last + 1})
     return True
 
 
 def count_download(engine: Engine, username: str, now: datetime, limit: int,
                    scope: str = "") -> bool:
-    """``download_allowed`` serialized (concurrent downloads never pass the limit) and
-    committed without a disk sync: a counted download lost in a power cut harms nobody."""
-    with write_turn(engine), _serialized(engine, f"download {scope} {username}",
-                                         durable=False) as conn:
-        return download_allowed(conn, username, now, limit)
+    """``download_allowed`` serialized as ``_serialized`` does it (concurrent downloads never
+    pass the limit) and committed without a disk sync: a counted download lost in a power cut
+    harms nobody."""
+    with write_turn(engine), fixed_connection(engine) as (conn, dialect):
+        cursor = conn.cursor()
+        try:
+            if dialect.name != "sqlite":
+                cursor.execute(_PG_LOCK, {"k": f"opal throttle download {scope} {username}"})
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                allowed = download_allowed(cursor, dialect, username, now, limit)
+                conn.commit()
+                return allowed
+            cursor.execute("PRAGMA synchronous=NORMAL")  # not inside a transaction
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                allowed = download_allowed(cursor, dialect, username, now, limit)
+                conn.commit()
+            finally:
+                try:  # back to FULL before the pooled connection writes an audit row
+                    conn.rollback()
+                    cursor.execute("PRAGMA synchronous=FULL")
+                except BaseException:
+                    conn.invalidate()  # never reused at the weaker level
+                    raise
+            return allowed
+        finally:
+            cursor.close()
 
 
 def purge_throttles(conn: Connection, now: datetime) -> None:
