@@ -38,9 +38,12 @@ class Prepared:
     order: tuple[str, ...] | None  # positional drivers (sqlite3: ``?``): the names in order
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # the names whose value is converted
     columns: tuple[Callable[[Any], Any] | None, ...]  # per selected column: its converter
+    fixed: tuple[tuple[str, Any], ...] = ()  # the statement's own values (``x == 'ok'``)
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The driver's parameters for ``values`` (every bind of the statement named)."""
+        if self.fixed:
+            values = {**dict(self.fixed), **values}
         if self.binds:
             values = dict(values)
             for name, convert in self.binds:
@@ -86,17 +89,22 @@ class Statement:
 def _compile(element: Executable, keys: list[str] | None, dialect: Dialect) -> Prepared:
     clause = cast(ClauseElement, element)
     compiled = cast(SQLCompiler, clause.compile(dialect=dialect, column_keys=keys))
+    if compiled.post_compile_params:  # ``in_(...)``: its text depends on the values
+        raise ValueError("a fixed statement cannot expand IN: write it as equalities")
     binds: list[tuple[str, Callable[[Any], Any]]] = []
-    for name, bind in compiled.binds.items():
+    fixed: list[tuple[str, Any]] = []
+    for bind, name in compiled.bind_names.items():
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if convert is not None:
             binds.append((name, convert))
+        if not bind.required and bind.callable is None:
+            fixed.append((name, bind.value))
     columns: tuple[Callable[[Any], Any] | None, ...] = ()
     if isinstance(element, Select):
         columns = tuple(col.type.dialect_impl(dialect).result_processor(dialect, None)
                         for col in element.selected_columns)
     order = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return Prepared(compiled.string, order, tuple(binds), columns)
+    return Prepared(compiled.string, order, tuple(binds), columns, tuple(fixed))
 
 
 @contextmanager

@@ -259,13 +259,7 @@ def coerce(col: ColumnDef, value: Any) -> Any:
     if kind == "bool":
         return bool(int(value))
     if kind == "date":
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, int):
-            return dates.from_day(value)
-        return date.fromisoformat(str(value)[:10])
+        return _date(value)
     return round_half_up(to_fraction(value) or Fraction(0), col.decimals)
 
 
@@ -277,13 +271,29 @@ def _int(value: Any) -> Any:
     return value if value is None or type(value) is int else int(value)
 
 
+def _date(value: Any) -> Any:
+    if value is None or type(value) is date:
+        return value
+    if type(value) is str:  # SQLite
+        return date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int):
+        return dates.from_day(value)
+    return date.fromisoformat(str(value)[:10])
+
+
 def _converter(col: ColumnDef) -> Callable[[Any], Any]:
-    """``coerce`` for one column, with the common cases (a text is a str, an int an int) one
-    type check: a list runs it for every cell."""
+    """``coerce`` for one column, with the common cases (a text is a str, an int an int, a date
+    SQLite's text) one type check: a list runs it for every cell."""
     if col.type == "text":
         return _text
     if col.type == "int":
         return _int
+    if col.type == "date":
+        return _date
     return partial(coerce, col)
 
 
@@ -317,7 +327,16 @@ def suppress_rows(defn: ReportDefinition, rows: list[dict[str, Any]], controlled
     if controlled:
         return protect(defn, rows)
     visible = [c.key for c in defn.visible_columns]
+    if visible == shaped_keys(defn):  # nothing hidden, in order: the rows as they are
+        return rows, 0
     return [{k: row[k] for k in visible} for row in rows], 0
+
+
+def shaped_keys(defn: ReportDefinition) -> list[str]:
+    """The keys of a row ``shape_rows`` makes, in their order: the SQL's columns, then the
+    computed ones."""
+    return ([c.key for c in defn.columns if not c.compute]
+            + [c.key for c in defn.columns if c.compute])
 
 
 def _computed(col: ColumnDef, value: Fraction, places: Fraction | None = None) -> int | Decimal:

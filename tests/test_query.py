@@ -229,3 +229,22 @@ def test_no_generation(engine_world: EngineWorld) -> None:
 def test_unknown_user_actor_is_denied(engine_world: EngineWorld) -> None:
     with pytest.raises(AccessDenied):
         run_report(engine_world.ctx, "R92", Actor("ghost", None), {}, "json")
+
+
+def test_unsuppressed_rows_hold_exactly_the_visible_columns_in_order() -> None:
+    """Every report's rows leave the suppress stage (no disclosure control) with the visible
+    columns only, in the definition's order, whether hidden or computed columns were there;
+    a date from SQLite's text is a date."""
+    from opal.catalogue import load_and_check
+
+    catalogue = load_and_check()
+    for defn in catalogue.reports.values():
+        raw = {c.key: (3 if c.type in ("int", "decimal", "bool") else
+                       "2026-12-01" if c.type == "date" else "x")
+               for c in defn.columns if not c.compute}
+        rows, suppressed = suppress_rows(defn, shape_rows(defn, [raw]), False)
+        assert suppressed == 0
+        assert list(rows[0]) == [c.key for c in defn.visible_columns], defn.code
+        for col in defn.visible_columns:
+            if col.type == "date":
+                assert rows[0][col.key] == date(2026, 12, 1), (defn.code, col.key)

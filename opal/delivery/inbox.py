@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, func, select, update
+from sqlalchemy import Engine, bindparam, case, func, or_, select, update
 
 from config import Config
 from opal.appdb.schema import deliveries
+from opal.dbapi import Statement
+from opal.dbapi import connection as fixed_connection
 
 #: entries per inbox page (newest first; older ones on the next pages)
 PAGE = 50
@@ -76,19 +78,27 @@ def count_new(engine: Engine, user_id: int) -> int:
         return int(conn.execute(_NEW, {"user_id": user_id}).scalar_one())
 
 
-#: built once with its binds: a report page asks on every view (a statement built per call
-#: cost more than running it)
-_OVERVIEW = select(func.count(case((deliveries.c.seen_at.is_(None), 1))),
-                   func.count(case((deliveries.c.report == bindparam("report"), 1)))).where(
-    deliveries.c.user_id == bindparam("user_id"), deliveries.c.status.in_(SHOWN))
+#: built once with its binds: a report page asks on every view, on the driver's connection
+#: (``opal.dbapi``; the statuses as equalities: a fixed statement has no expanding IN)
+_OVERVIEW = Statement(select(
+    func.count(case((deliveries.c.seen_at.is_(None), 1))),
+    func.count(case((deliveries.c.report == bindparam("report"), 1)))).where(
+    deliveries.c.user_id == bindparam("user_id"),
+    or_(*(deliveries.c.status == status for status in SHOWN))))
 
 
 def overview(engine: Engine, user_id: int, report: str) -> tuple[int, bool]:
     """``count_new`` and whether the user has any entry of ``report`` ("frühere Ausgaben"),
     in one query: a report page shows both."""
-    with engine.connect() as conn:
-        new, found = conn.execute(_OVERVIEW, {"user_id": user_id, "report": report}).one()
-    return int(new), int(found) > 0
+    with fixed_connection(engine) as (conn, dialect):
+        cursor = conn.cursor()
+        try:
+            found = _OVERVIEW.first(cursor, dialect, {"user_id": user_id, "report": report})
+            conn.commit()  # PostgreSQL began a transaction for the read
+        finally:
+            cursor.close()
+    assert found is not None  # an aggregate has its one row
+    return int(found[0]), int(found[1]) > 0
 
 
 def mark_seen(engine: Engine, user_id: int, ids: list[int], now: datetime) -> None:
