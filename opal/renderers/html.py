@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from html import escape as escape_text
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from opal import charts
 from opal.labels import labeller, shown_row
@@ -53,15 +54,17 @@ class Table:
 
     def body_html(self) -> Markup:
         """The ``<tbody>`` rows, every text and link escaped: built here, not in the template,
-        because a Jinja loop cost a list page more than its query (bench/peer.py)."""
+        because a Jinja loop cost a list page more than its query (bench/peer.py). Escaped as
+        plain text (``html.escape``: & < > " ' all replaced), not cell by cell into Markup
+        objects."""
         out = []
         for r, row in enumerate(self.rows):
             cells_html = []
             for c, (text, numeric) in enumerate(row):
                 td = '<td class="num">' if numeric else "<td>"
                 href = self.links.get((r, c))
-                shown = escape(text)
-                cells_html.append(f'{td}<a href="{escape(href)}">{shown}</a></td>' if href
+                shown = escape_text(text)
+                cells_html.append(f'{td}<a href="{escape_text(href)}">{shown}</a></td>' if href
                                   else f"{td}{shown}</td>")
             tr = '<tr class="total">' if r in self.total_rows else "<tr>"
             out.append(f"{tr}{''.join(cells_html)}</tr>")
@@ -69,7 +72,10 @@ class Table:
 
 
 def format_cell(value: Any, column: ColumnDef) -> str:
-    """Format one value as every format does: 1.234,5 / TT.MM.JJJJ / ja, nein / * suppressed."""
+    """Format one value as every format does: 1.234,5 / TT.MM.JJJJ / ja, nein / * suppressed
+    (a text is itself: most cells of a person list)."""
+    if type(value) is str:
+        return value
     return cells.format_cell(column, value, thousands=True)
 
 
