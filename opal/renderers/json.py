@@ -20,6 +20,8 @@ _PLACEHOLDER = re.compile(r'"@([0-9a-f]{16}):([0-9]+)@"')
 
 def _value(value: Any, numbers: list[str], token: str) -> Any:
     """What the encoder writes for a value it has no JSON type for (its ``default``)."""
+    if type(value) is date:  # the common one
+        return value.isoformat()
     if value is SUPPRESSED:
         return None
     if isinstance(value, Decimal):

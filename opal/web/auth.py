@@ -91,10 +91,20 @@ class NoFlaskSession(SessionInterface):
         return None
 
 
+class _SessionRowsOnly(LoginManager):
+    """flask-login with the session row as the one way in: its own loader also looks into
+    Flask's cookie session (switched off here), for a remember-me cookie and a header, and
+    sends a signal nobody receives; that cost a short download ~5 % (bench/README.md, "fifth
+    pass"). ``current_user`` and ``login_required`` are flask-login's as before."""
+
+    def _load_user(self) -> None:
+        self._update_request_context_with_user(_load_user(request))
+
+
 def init_app(app: Flask) -> None:
     """Wire flask-login to the server-side session table (no Flask session cookie at all)."""
     app.session_interface = NoFlaskSession()
-    manager = LoginManager()
+    manager = _SessionRowsOnly()
     manager.session_protection = None
     manager.request_loader(_load_user)
     manager.unauthorized_handler(_unauthorized)

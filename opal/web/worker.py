@@ -126,16 +126,18 @@ class HeadFirstWorker(ThreadWorker):
         """Hand the arrived request to a thread, its bytes in front of the socket's."""
         conn = pending.conn
         conn.data_ready = True
-        conn.sock.setblocking(True)
-        timeout = struct.pack("ll", IO_TIMEOUT, 0)
-        try:
-            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
-            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
-            conn.init()
-        except OSError:
-            self.nr_conns -= 1
-            conn.close()
-            return
+        if not conn.initialized:  # a kept-alive connection has its timeouts (and the thread
+            # sets it blocking again): two system calls less per request
+            conn.sock.setblocking(True)
+            timeout = struct.pack("ll", IO_TIMEOUT, 0)
+            try:
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+                conn.init()
+            except OSError:
+                self.nr_conns -= 1
+                conn.close()
+                return
         conn.parser.unreader.unread(bytes(pending.buf))
         self.enqueue_req(conn)
 
