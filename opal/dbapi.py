@@ -109,9 +109,9 @@ def _compile(element: Executable, keys: list[str] | None, dialect: Dialect) -> P
 
 @contextmanager
 def connection(engine: Engine) -> Iterator[tuple[Any, Dialect]]:
-    """A pooled driver connection and the dialect; whatever is left uncommitted is rolled
-    back when it returns to the pool (the pool's reset), and a connection that failed is
-    discarded (``invalidate``) rather than handed to the next request."""
+    """A pooled driver connection and the dialect. Whatever the caller leaves uncommitted is
+    rolled back when it returns to the pool (the pool's reset); after an error it is rolled
+    back here, and discarded (``invalidate``) when even that fails."""
     raw = engine.raw_connection()
     try:
         yield raw, engine.dialect

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial, wraps
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Request, abort, g, redirect, render_template, request
@@ -42,10 +42,23 @@ THROTTLED = ("Anmeldung fehlgeschlagen. Zu viele Versuche: bitte warten Sie 15 M
              "bevor Sie es erneut versuchen.")
 DOWNLOAD_SUFFIXES = tuple(f".{f.name}" for f in DOWNLOADS)
 
+class _SessionRow(NamedTuple):
+    """A row of ``_SESSION``, in its column order."""
+
+    created_at: datetime
+    last_seen_at: datetime
+    role_at_login: str | None
+    id: int
+    username: str
+    role: str | None
+    staff_id: str | None
+    team_id: str | None
+    office_id: str | None
+    active: bool
+
+
 #: the session and its user in one read, and ending or touching it: fixed statements on the
-#: driver's connection (every request resolves its cookie; ``opal.dbapi``). The columns
-#: by position: 0 created_at, 1 last_seen_at, 2 role_at_login, 3 id, 4 username, 5 role,
-#: 6 staff_id, 7 team_id, 8 office_id, 9 active
+#: driver's connection (every request resolves its cookie; ``opal.dbapi``)
 _SESSION = Statement(
     select(user_sessions.c.created_at, user_sessions.c.last_seen_at,
            user_sessions.c.role_at_login, users.c.id, users.c.username, users.c.role,
@@ -123,13 +136,14 @@ def _load_user(req: Request) -> PortalUser | None:
     with fixed_connection(p.app_db) as (conn, dialect):
         cursor = conn.cursor()
         try:
-            row = _SESSION.first(cursor, dialect, {"sid": sid})
-            ended = (row is None or not row[9] or row[5] != row[2]
-                     or now - row[1] > timedelta(minutes=cfg.session_idle_minutes)
-                     or now - row[0] > timedelta(hours=cfg.session_max_hours))
+            found = _SESSION.first(cursor, dialect, {"sid": sid})
+            row = _SessionRow(*found) if found is not None else None
+            ended = (row is None or not row.active or row.role != row.role_at_login
+                     or now - row.last_seen_at > timedelta(minutes=cfg.session_idle_minutes)
+                     or now - row.created_at > timedelta(hours=cfg.session_max_hours))
             if ended:
                 _END.execute(cursor, dialect, {"sid": sid})
-            elif row is not None and now - row[1] >= TOUCH_EVERY:
+            elif row is not None and now - row.last_seen_at >= TOUCH_EVERY:
                 # the idle timeout works at minute resolution: no write on every request
                 _TOUCH.execute(cursor, dialect, {"sid": sid, "now": now})
             conn.commit()
@@ -140,7 +154,7 @@ def _load_user(req: Request) -> PortalUser | None:
         return None
     assert row is not None
     g.opal_session_token = token
-    return PortalUser(row[3], row[4], row[5], row[6], row[7], row[8])
+    return PortalUser(row.id, row.username, row.role, row.staff_id, row.team_id, row.office_id)
 
 
 def _unauthorized() -> Any:
