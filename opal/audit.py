@@ -50,13 +50,9 @@ def record(engine: Engine, *, clock: Clock = system_clock, username: str | None,
     row = _row(clock=clock, username=username, role=role, action=action, report=report,
                params=params, format=format, row_count=row_count, outcome=outcome,
                duration_ms=duration_ms, data_as_of=data_as_of, message=message, client=client)
-    with write_turn(engine), fixed_connection(engine) as (conn, dialect):
-        cursor = conn.cursor()
-        try:
-            _FIXED_INSERT.execute(cursor, dialect, row)
-            conn.commit()
-        finally:
-            cursor.close()
+    with write_turn(engine), fixed_connection(engine) as db:
+        _FIXED_INSERT.execute(db.cursor, db.dialect, row)
+        db.conn.commit()
 
 
 def record_in(conn: Connection, *, clock: Clock = system_clock, username: str | None,

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
@@ -107,14 +107,27 @@ def _compile(element: Executable, keys: list[str] | None, dialect: Dialect) -> P
     return Prepared(compiled.string, order, tuple(binds), columns, tuple(fixed))
 
 
+class Driver(NamedTuple):
+    """A pooled driver connection (``commit``, ``rollback``, ``invalidate``), a cursor on it
+    and the dialect its statements are compiled for."""
+
+    conn: Any
+    cursor: Any
+    dialect: Dialect
+
+
 @contextmanager
-def connection(engine: Engine) -> Iterator[tuple[Any, Dialect]]:
-    """A pooled driver connection and the dialect. Whatever the caller leaves uncommitted is
+def connection(engine: Engine) -> Iterator[Driver]:
+    """A pooled driver connection with a cursor. Whatever the caller leaves uncommitted is
     rolled back when it returns to the pool (the pool's reset); after an error it is rolled
     back here, and discarded (``invalidate``) when even that fails."""
     raw = engine.raw_connection()
     try:
-        yield raw, engine.dialect
+        cursor = raw.cursor()
+        try:
+            yield Driver(raw, cursor, engine.dialect)
+        finally:
+            cursor.close()
     except BaseException:
         try:
             raw.rollback()
@@ -144,4 +157,11 @@ def select_rows(conn: Connection, statement: Statement, values: Mapping[str, Any
                                   hide_parameters=True, dialect=dialect) from exc
     finally:
         cursor.close()
+
+
+def first_row(conn: Connection, statement: Statement, values: Mapping[str, Any]
+              ) -> tuple[Any, ...] | None:
+    """The first row of ``select_rows``, None when there is none."""
+    rows = select_rows(conn, statement, values)[1]
+    return tuple(rows[0]) if rows else None
 

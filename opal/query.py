@@ -25,7 +25,7 @@ from opal.collation import text_key
 from opal.compute import parse, round_half_up, to_fraction
 from opal.context import Context
 from opal.db import is_sqlite, sqlite_path
-from opal.dbapi import Statement, select_rows
+from opal.dbapi import Statement, first_row, select_rows
 from opal.disclosure import protect
 from opal.errors import OpalError, ParameterError
 from opal.params import UNKNOWN_OFFICE, ParsedParams, is_office_id, parse_params
@@ -73,14 +73,14 @@ def statement(sql: str) -> Statement:
 def _generation(conn: Connection) -> tuple[Any, ...]:
     """Return the live generation's identity; no generation yet is NoData (503), not a fault."""
     try:
-        rows = select_rows(conn, _GENERATION, {})[1]
+        meta = first_row(conn, _GENERATION, {})
     except (OperationalError, ProgrammingError) as exc:
         if _missing_table(exc):
             raise NoData() from exc
         raise
-    if not rows:
+    if meta is None:
         raise NoData()
-    return tuple(rows[0])
+    return meta
 
 
 def _missing_table(exc: OperationalError | ProgrammingError) -> bool:

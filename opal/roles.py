@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Connection, text
 
 from opal.casedb.schema import CASE_MANAGER_FUNCTIONS, viewer_for_staff, viewer_for_team
-from opal.dbapi import Statement, select_rows
+from opal.dbapi import Statement, first_row
 
 if TYPE_CHECKING:
     from opal.catalogue import ReportDefinition
@@ -33,25 +33,20 @@ _TEAM = Statement(text("SELECT name FROM team WHERE team_id = :t"))
 _OFFICE = Statement(text("SELECT name FROM office WHERE office_id = :o"))
 
 
-def _first(conn: Connection, statement: Statement, values: dict[str, str]) -> Any:
-    rows = select_rows(conn, statement, values)[1]
-    return rows[0] if rows else None
-
-
 def _staff_unit(conn: Connection, staff_id: str) -> str | None:
-    row = _first(conn, _STAFF, {"s": staff_id})
+    row = first_row(conn, _STAFF, {"s": staff_id})
     if row is None or row[1] not in CASE_MANAGER_FUNCTIONS:
         return None
     return f"Fallbestand {row[0]} ({staff_id})"
 
 
 def _team_unit(conn: Connection, team_id: str) -> str | None:
-    row = _first(conn, _TEAM, {"t": team_id})
+    row = first_row(conn, _TEAM, {"t": team_id})
     return None if row is None else f"Team {row[0]} ({team_id})"
 
 
 def _office_unit(conn: Connection, office_id: str) -> str | None:
-    row = _first(conn, _OFFICE, {"o": office_id})
+    row = first_row(conn, _OFFICE, {"o": office_id})
     return None if row is None else f"Standort {row[0]} ({office_id})"
 
 

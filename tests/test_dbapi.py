@@ -24,15 +24,13 @@ def test_a_row_written_here_reads_back_through_sqlalchemy_and_here(
     put = Statement(insert(downloads), ["ts", "username", "seq"])
     get = Statement(select(downloads.c.ts, downloads.c.seq).where(
         downloads.c.username == bindparam("username"), downloads.c.seq == 7))
-    with connection(engine) as (conn, dialect):
-        cursor = conn.cursor()
-        put.execute(cursor, dialect, {"ts": AT, "username": "dbapi", "seq": 7})
-        put.execute(cursor, dialect, {"ts": AT, "username": "dbapi", "seq": 8})
-        conn.commit()
-        assert get.first(cursor, dialect, {"username": "dbapi"}) == (AT, 7)
-        assert get.first(cursor, dialect, {"username": "nobody"}) is None
-        conn.commit()
-        cursor.close()
+    with connection(engine) as db:
+        put.execute(db.cursor, db.dialect, {"ts": AT, "username": "dbapi", "seq": 7})
+        put.execute(db.cursor, db.dialect, {"ts": AT, "username": "dbapi", "seq": 8})
+        db.conn.commit()
+        assert get.first(db.cursor, db.dialect, {"username": "dbapi"}) == (AT, 7)
+        assert get.first(db.cursor, db.dialect, {"username": "nobody"}) is None
+        db.conn.commit()
     with engine.connect() as conn:
         assert conn.execute(select(downloads.c.ts).where(downloads.c.seq == 8)).scalar_one() == AT
 
@@ -40,11 +38,11 @@ def test_a_row_written_here_reads_back_through_sqlalchemy_and_here(
 def test_what_the_caller_leaves_open_is_rolled_back(engine_world: EngineWorld) -> None:
     engine = engine_world.ctx.app_db
     put = Statement(insert(downloads), ["ts", "username", "seq"])
-    with pytest.raises(RuntimeError), connection(engine) as (conn, dialect):
-        put.execute(conn.cursor(), dialect, {"ts": AT, "username": "gone", "seq": 1})
+    with pytest.raises(RuntimeError), connection(engine) as db:
+        put.execute(db.cursor, db.dialect, {"ts": AT, "username": "gone", "seq": 1})
         raise RuntimeError("the caller fails before its commit")
-    with connection(engine) as (conn, dialect):
-        conn.cursor().execute("SELECT 1")  # the pooled connection is usable again
+    with connection(engine) as db:
+        db.cursor.execute("SELECT 1")  # the pooled connection is usable again
     with engine.connect() as conn:
         left = conn.execute(select(downloads.c.id).where(downloads.c.username == "gone")).all()
     assert left == []

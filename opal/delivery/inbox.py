@@ -90,13 +90,9 @@ _OVERVIEW = Statement(select(
 def overview(engine: Engine, user_id: int, report: str) -> tuple[int, bool]:
     """``count_new`` and whether the user has any entry of ``report`` ("frühere Ausgaben"),
     in one query: a report page shows both."""
-    with fixed_connection(engine) as (conn, dialect):
-        cursor = conn.cursor()
-        try:
-            found = _OVERVIEW.first(cursor, dialect, {"user_id": user_id, "report": report})
-            conn.commit()  # PostgreSQL began a transaction for the read
-        finally:
-            cursor.close()
+    with fixed_connection(engine) as db:
+        found = _OVERVIEW.first(db.cursor, db.dialect, {"user_id": user_id, "report": report})
+        db.conn.commit()  # PostgreSQL began a transaction for the read
     assert found is not None  # an aggregate has its one row
     return int(found[0]), int(found[1]) > 0
 

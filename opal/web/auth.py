@@ -118,8 +118,7 @@ def init_app(app: Flask) -> None:
     """Wire flask-login to the server-side session table (no Flask session cookie at all)."""
     app.session_interface = NoFlaskSession()
     manager = _SessionRowsOnly()
-    manager.session_protection = None
-    manager.request_loader(_load_user)
+    manager.session_protection = None  # the loader is ``_SessionRowsOnly._load_user``
     manager.unauthorized_handler(_unauthorized)
     manager.init_app(app)
     app.register_blueprint(bp)
@@ -133,22 +132,18 @@ def _load_user(req: Request) -> PortalUser | None:
     p = portal()
     now, cfg = p.now_naive(), p.config
     sid = token_id(token)
-    with fixed_connection(p.app_db) as (conn, dialect):
-        cursor = conn.cursor()
-        try:
-            found = _SESSION.first(cursor, dialect, {"sid": sid})
-            row = _SessionRow(*found) if found is not None else None
-            ended = (row is None or not row.active or row.role != row.role_at_login
-                     or now - row.last_seen_at > timedelta(minutes=cfg.session_idle_minutes)
-                     or now - row.created_at > timedelta(hours=cfg.session_max_hours))
-            if ended:
-                _END.execute(cursor, dialect, {"sid": sid})
-            elif row is not None and now - row.last_seen_at >= TOUCH_EVERY:
-                # the idle timeout works at minute resolution: no write on every request
-                _TOUCH.execute(cursor, dialect, {"sid": sid, "now": now})
-            conn.commit()
-        finally:
-            cursor.close()
+    with fixed_connection(p.app_db) as db:
+        found = _SESSION.first(db.cursor, db.dialect, {"sid": sid})
+        row = _SessionRow(*found) if found is not None else None
+        ended = (row is None or not row.active or row.role != row.role_at_login
+                 or now - row.last_seen_at > timedelta(minutes=cfg.session_idle_minutes)
+                 or now - row.created_at > timedelta(hours=cfg.session_max_hours))
+        if ended:
+            _END.execute(db.cursor, db.dialect, {"sid": sid})
+        elif row is not None and now - row.last_seen_at >= TOUCH_EVERY:
+            # the idle timeout works at minute resolution: no write on every request
+            _TOUCH.execute(db.cursor, db.dialect, {"sid": sid, "now": now})
+        db.conn.commit()
     if ended:
         g.opal_clear_session = True
         return None

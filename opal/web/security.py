@@ -20,7 +20,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
 )
 from sqlalchemy.engine import Dialect
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -149,6 +148,14 @@ def record_login_failure(conn: Connection, username: str, address: str, now: dat
     return int(key[0])
 
 
+#: the throttles' PostgreSQL lock, one per scope (the driver's placeholder style)
+_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%(k)s))"
+
+
+def _lock_key(scope: str) -> str:
+    return f"opal throttle {scope}"
+
+
 @contextmanager
 def _serialized(engine: Engine, scope: str) -> Iterator[Connection]:
     """One transaction that no other throttle transaction interleaves with: SQLite takes the
@@ -158,8 +165,7 @@ def _serialized(engine: Engine, scope: str) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                         {"k": f"opal throttle {scope}"})
+            conn.exec_driver_sql(_PG_LOCK, {"k": _lock_key(scope)})
         yield conn
         conn.commit()
 
@@ -190,7 +196,6 @@ _LAST = Statement(select(func.max(downloads.c.seq))
 _AT = Statement(select(downloads.c.ts).where(downloads.c.username == bindparam("username"),
                                              downloads.c.seq == bindparam("seq")))
 _COUNT = Statement(insert(downloads), ["ts", "username", "seq"])
-_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%(k)s))"
 
 
 def download_allowed(cursor: Any, dialect: Dialect, username: str, now: datetime,
@@ -219,30 +224,26 @@ def count_download(engine: Engine, username: str, now: datetime, limit: int,
     """``download_allowed`` serialized as ``_serialized`` does it (concurrent downloads never
     pass the limit) and committed without a disk sync: a counted download lost in a power cut
     harms nobody."""
-    with write_turn(engine), fixed_connection(engine) as (conn, dialect):
-        cursor = conn.cursor()
-        try:
-            if dialect.name != "sqlite":
-                cursor.execute(_PG_LOCK, {"k": f"opal throttle download {scope} {username}"})
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                allowed = download_allowed(cursor, dialect, username, now, limit)
-                conn.commit()
-                return allowed
-            cursor.execute("PRAGMA synchronous=NORMAL")  # not inside a transaction
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                allowed = download_allowed(cursor, dialect, username, now, limit)
-                conn.commit()
-            finally:
-                try:  # back to FULL before the pooled connection writes an audit row
-                    conn.rollback()
-                    cursor.execute("PRAGMA synchronous=FULL")
-                except BaseException:
-                    conn.invalidate()  # never reused at the weaker level
-                    raise
+    with write_turn(engine), fixed_connection(engine) as db:
+        if db.dialect.name != "sqlite":
+            db.cursor.execute(_PG_LOCK, {"k": _lock_key(f"download {scope} {username}")})
+            db.cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            allowed = download_allowed(db.cursor, db.dialect, username, now, limit)
+            db.conn.commit()
             return allowed
+        db.cursor.execute("PRAGMA synchronous=NORMAL")  # not inside a transaction
+        try:
+            db.cursor.execute("BEGIN IMMEDIATE")
+            allowed = download_allowed(db.cursor, db.dialect, username, now, limit)
+            db.conn.commit()
         finally:
-            cursor.close()
+            try:  # back to FULL before the pooled connection writes an audit row
+                db.conn.rollback()
+                db.cursor.execute("PRAGMA synchronous=FULL")
+            except BaseException:
+                db.conn.invalidate()  # never reused at the weaker level
+                raise
+        return allowed
 
 
 def purge_throttles(conn: Connection, now: datetime) -> None:
